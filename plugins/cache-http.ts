@@ -1,0 +1,95 @@
+/**
+ * The HTTP face of a cache outcome: headers, the 304 rule, the media type a hit is sent as,
+ * and the `extensions.responseCache` metadata. Shared by every front so a hit and the
+ * pipeline's answer to the same request carry the same bytes and equivalent headers.
+ */
+import type { CacheEntry, CacheScope } from './store.ts';
+
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+/** What a request's answer was, as data: the `extensions.responseCache` payload. */
+export interface CacheOutcome {
+  status: CacheStatus;
+  /** Seconds the answer stays fresh from now (0 for answers that are not cacheable). */
+  ttl: number;
+  scope: CacheScope;
+}
+
+/** The answer's cache policy as HTTP sees it: present only when the answer is cacheable. */
+export interface CacheableAnswer {
+  entry: CacheEntry;
+  /** Served after being stored earlier (adds `Age`). */
+  fromCache: boolean;
+  /** Waited on another request's execution. */
+  coalesced?: boolean;
+}
+
+export const NO_STORE = 'no-store';
+
+/** Seconds left before the entry goes stale (0 once it has). */
+export function remainingSeconds(entry: CacheEntry, now: number): number {
+  return Math.max(0, Math.floor((entry.createdAt + entry.maxAgeMs - now) / 1000));
+}
+
+export function ageSeconds(entry: CacheEntry, now: number): number {
+  return Math.max(0, Math.floor((now - entry.createdAt) / 1000));
+}
+
+/** Headers for an answer: `status` says how it was served, `answer` whether it is cacheable. */
+export function cacheHeaders(status: CacheStatus, answer: CacheableAnswer | undefined, now: number): Record<string, string> {
+  if (!answer) return { 'cache-control': NO_STORE, 'x-cache': status };
+  const { entry } = answer;
+  const headers: Record<string, string> = {
+    'cache-control': `max-age=${remainingSeconds(entry, now)}, ${entry.scope === 'PRIVATE' ? 'private' : 'public'}`,
+    etag: entry.etag,
+    'x-cache': status,
+  };
+  if (answer.fromCache) headers.age = String(ageSeconds(entry, now));
+  if (answer.coalesced) headers['x-cache-coalesced'] = '1';
+  return headers;
+}
+
+/**
+ * Whether `If-None-Match` names this entry's ETag. The ETag hashes the request's key with
+ * the body, so a validator from another query or session never matches.
+ */
+export function etagMatches(ifNoneMatch: string | null | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  for (const candidate of ifNoneMatch.split(',')) {
+    const tag = candidate.trim();
+    if (tag === '*' || tag === etag || tag === `W/${etag}`) return true;
+  }
+  return false;
+}
+
+const GRAPHQL_RESPONSE = 'application/graphql-response+json';
+const JSON_TYPE = 'application/json';
+
+/**
+ * The media type graphql-yoga would answer a successful query with for this `Accept`, or
+ * null when it would pick a streaming type (the front then leaves the request to yoga).
+ * Mirrors yoga's rule: the first acceptable utf-8 type that matches a regular JSON type wins,
+ * `application/json` when both match.
+ */
+export function negotiateMediaType(accept: string | null | undefined): string | null {
+  const types = (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',');
+  for (const item of types) {
+    const [mediaType, ...params] = item.split(';');
+    const charset = params.find((p) => p.includes('charset=')) ?? 'charset=utf-8';
+    if (charset !== 'charset=utf-8' || !mediaType) continue;
+    if (matches(mediaType, JSON_TYPE)) return `${JSON_TYPE}; charset=utf-8`;
+    if (matches(mediaType, GRAPHQL_RESPONSE)) return `${GRAPHQL_RESPONSE}; charset=utf-8`;
+  }
+  return null;
+}
+
+function matches(asked: string, offered: string): boolean {
+  const [askedType, askedSub] = asked.split('/');
+  const [type, sub] = offered.split('/');
+  return (askedType === '*' || askedType === type) && (askedSub === '*' || askedSub === sub);
+}
+
+/** Appends `extensions.responseCache` to a stored body (`{"data":…}`) without parsing it. */
+export function withMetadata(body: string, outcome: CacheOutcome): string {
+  return `${body.slice(0, -1)},"extensions":{"responseCache":${JSON.stringify(outcome)}}}`;
+}

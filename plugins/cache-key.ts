@@ -1,0 +1,39 @@
+/**
+ * Cache keys. The default key is a hash of the normalised document, the operation name,
+ * the variables with their keys sorted, and the session when the operation can answer
+ * PRIVATE. `extensions` never enter it.
+ */
+import { createHash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
+
+/** The part of a request that session and key functions may read: method and headers. */
+export interface RequestLike {
+  readonly method: string;
+  readonly headers: { get(name: string): string | null | undefined };
+}
+
+export interface CacheKeyInput {
+  /** Hash of the printed document: layout and comments do not change it. */
+  documentHash: string;
+  /** '' for an anonymous single operation. */
+  operationName: string;
+  /** The variables as stable JSON ('{}' when there are none). */
+  variables: string;
+  /** The session when the operation can answer PRIVATE, else null (PUBLIC answers are shared). */
+  session: string | null;
+  request: RequestLike;
+}
+
+export type BuildCacheKey = (input: CacheKeyInput) => string;
+
+export function hashKey(text: string): string {
+  return createHash('sha1').update(text).digest('base64url');
+}
+
+export const defaultBuildCacheKey: BuildCacheKey = ({ documentHash, operationName, variables, session }) =>
+  hashKey(`${documentHash}\n${operationName}\n${variables}\n${session === null ? '-' : `s:${session}`}`);
+
+/** Variables as JSON whose object keys are sorted, so `{a,b}` and `{b,a}` share a key. */
+export function stableVariables(variables: Record<string, unknown> | null | undefined): string {
+  return variables ? (stringify(variables) ?? '{}') : '{}';
+}

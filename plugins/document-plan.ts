@@ -1,0 +1,202 @@
+/**
+ * What the cache needs to know about a query text, worked out once per distinct text and
+ * memoised: its normalised hash (so whitespace and comments do not change the key), each
+ * operation's kind, whether it can produce a PRIVATE answer and whether it is introspection.
+ * Mutation documents get relation probes instead (`createRelationProber`), memoised per
+ * parsed document.
+ */
+
+import {
+  parse,
+  print,
+  visit,
+  visitWithTypeInfo,
+  TypeInfo,
+  getNamedType,
+  isCompositeType,
+  isObjectType,
+  Kind,
+  type DocumentNode,
+  type GraphQLSchema,
+  type GraphQLNamedType,
+  type OperationTypeNode,
+  type FieldNode,
+  type SelectionNode,
+} from 'graphql';
+import { LRUCache } from 'lru-cache';
+import { possibleObjectTypes, type HintIndex } from './cache-hints.ts';
+import type { ListRelations } from './cache-tags.ts';
+import { hashKey } from './cache-key.ts';
+
+export interface OperationPlan {
+  readonly kind: OperationTypeNode;
+  /** Reads `__schema` or `__type`. */
+  readonly introspection: boolean;
+  /**
+   * Whether an answer can be PRIVATE, judged from the schema's hints, so the key carries the
+   * session. Also set at run time when an answer turns PRIVATE through a dynamic hint.
+   */
+  privateScope: boolean;
+}
+
+export interface DocumentPlan {
+  /** Hash of the printed document: the same for texts that differ only in layout and comments. */
+  readonly hash: string;
+  /** By operation name; the anonymous operation under ''. */
+  readonly operations: ReadonlyMap<string, OperationPlan>;
+}
+
+/** Prefix of the aliases the cache adds to mutation documents; stripped from every answer. */
+export const PROBE_PREFIX = '__gcl_via_';
+
+export interface DocumentPlanner {
+  /** The plan for a query text, or null when it does not parse (the pipeline reports that). */
+  plan(query: string): DocumentPlan | null;
+  /** The plan for an operation of a text: `operationName` may be omitted for a single operation. */
+  operation(plan: DocumentPlan, operationName: string | null | undefined): OperationPlan | undefined;
+}
+
+export function createDocumentPlanner(
+  schema: GraphQLSchema,
+  hints: HintIndex,
+  { maxTextBytes = 8 * 1024 * 1024 }: { maxTextBytes?: number } = {},
+): DocumentPlanner {
+  const plans = new LRUCache<string, DocumentPlan | false>({
+    maxSize: maxTextBytes,
+    sizeCalculation: (_value, key) => Math.max(1, key.length),
+  });
+
+  function plan(query: string): DocumentPlan | null {
+    const known = plans.get(query);
+    if (known !== undefined) return known || null;
+    let document: DocumentNode;
+    try {
+      document = parse(query, { noLocation: true });
+    } catch {
+      plans.set(query, false);
+      return null;
+    }
+    const built = buildPlan(schema, hints, document);
+    plans.set(query, built);
+    return built;
+  }
+
+  function operation(docPlan: DocumentPlan, operationName: string | null | undefined) {
+    if (operationName) return docPlan.operations.get(operationName);
+    return docPlan.operations.size === 1 ? docPlan.operations.values().next().value : undefined;
+  }
+
+  return { plan, operation };
+}
+
+function buildPlan(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode): DocumentPlan {
+  const { privateScope, introspection } = analyse(schema, hints, document);
+  const operations = new Map<string, OperationPlan>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    operations.set(definition.name?.value ?? '', { kind: definition.operation, introspection, privateScope });
+  }
+  return { hash: hashKey(print(document)), operations };
+}
+
+/**
+ * Conservative over the whole document: any selected field whose own hint, or whose type's
+ * hint on any concrete type it may resolve to, is PRIVATE makes the operation private.
+ * Fields are judged by their definition, so aliases and fragments change nothing.
+ */
+function analyse(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode) {
+  const typeInfo = new TypeInfo(schema);
+  let privateScope = false;
+  let introspection = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        if (node.name.value === '__schema' || node.name.value === '__type') introspection = true;
+        const parent = typeInfo.getParentType();
+        const fieldDef = typeInfo.getFieldDef();
+        if (!parent || !fieldDef || privateScope) return;
+        for (const concrete of possibleObjectTypes(schema, parent)) {
+          if (!isObjectType(concrete)) continue;
+          const field = concrete.getFields()[fieldDef.name];
+          if (field && hints.fieldHint(concrete, field).scope === 'PRIVATE') privateScope = true;
+        }
+        if (hints.fieldHint(parent, fieldDef).scope === 'PRIVATE') privateScope = true;
+        const target = getNamedType(fieldDef.type);
+        if (isCompositeType(target)) {
+          if (hints.typeHint(target).scope === 'PRIVATE') privateScope = true;
+          for (const concrete of possibleObjectTypes(schema, target)) {
+            if (isCompositeType(concrete) && hints.typeHint(concrete).scope === 'PRIVATE') privateScope = true;
+          }
+        }
+      },
+    }),
+  );
+  return { privateScope, introspection };
+}
+
+/**
+ * Adds `__gcl_via_<field>: <field> { __typename }` to the selection of every mutation root
+ * field whose result type has list relations, so the relation (say `Product.category`) is
+ * resolved whatever the client selected, and the written object's lists can be evicted.
+ * `__typename` below the probe resolves no field, so the probed parent is not collected as
+ * a changed entity itself.
+ */
+export function createRelationProber(schema: GraphQLSchema, relations: ListRelations): (document: DocumentNode) => DocumentNode {
+  const probed = new WeakMap<DocumentNode, DocumentNode>();
+  return (document) => {
+    let result = probed.get(document);
+    if (!result) {
+      result = addRelationProbes(schema, relations, document);
+      probed.set(document, result);
+    }
+    return result;
+  };
+}
+
+function addRelationProbes(schema: GraphQLSchema, relations: ListRelations, document: DocumentNode): DocumentNode {
+  const mutationType = schema.getMutationType();
+  if (!mutationType || relations.viaFieldsByType.size === 0) return document;
+  const typeInfo = new TypeInfo(schema);
+  return visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field: {
+        leave(node) {
+          if (typeInfo.getParentType() !== mutationType || !node.selectionSet) return undefined;
+          const target = getNamedType(typeInfo.getType());
+          if (!target) return undefined;
+          const probes = probeSelections(schema, relations, target);
+          if (probes.length === 0) return undefined;
+          return { ...node, selectionSet: { ...node.selectionSet, selections: [...node.selectionSet.selections, ...probes] } };
+        },
+      },
+    }),
+  );
+}
+
+function probeSelections(schema: GraphQLSchema, relations: ListRelations, target: GraphQLNamedType): SelectionNode[] {
+  const selections: SelectionNode[] = [];
+  for (const concrete of possibleObjectTypes(schema, target)) {
+    const viaFields = relations.viaFieldsByType.get(concrete.name);
+    if (!viaFields) continue;
+    const fields: FieldNode[] = [...viaFields.keys()].map((via) => ({
+      kind: Kind.FIELD,
+      alias: { kind: Kind.NAME, value: PROBE_PREFIX + via },
+      name: { kind: Kind.NAME, value: via },
+      selectionSet: {
+        kind: Kind.SELECTION_SET,
+        selections: [{ kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } }],
+      },
+    }));
+    if (concrete === target) selections.push(...fields);
+    else {
+      selections.push({
+        kind: Kind.INLINE_FRAGMENT,
+        typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } },
+        selectionSet: { kind: Kind.SELECTION_SET, selections: fields },
+      });
+    }
+  }
+  return selections;
+}

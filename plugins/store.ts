@@ -1,0 +1,72 @@
+/**
+ * The storage contract every cache store meets (memory, Redis, the tiered pair).
+ *
+ * Eviction is by tag. A tag is an opaque string such as `Product:7`, `Category:3.products`
+ * or `Query.products`; the response-cache plugin decides which tags an answer carries.
+ *
+ * The write-back guarantee lives here, not in the plugin: a read that started before an
+ * eviction must not store its older answer after it. `get` hands out a ticket (the store's
+ * eviction epoch when the read began) and `set` refuses to store when any of the entry's
+ * tags, or the whole store, was evicted after that ticket. Tombstones that record those
+ * evictions are kept for `tombstoneMs`; a ticket older than that is refused outright, so
+ * forgetting a tombstone can never let a slow read write back.
+ */
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export type CacheScope = 'PUBLIC' | 'PRIVATE';
+
+export interface CacheEntry {
+  /** The serialised GraphQL result (`{"data":…}`), exactly the bytes a hit sends. */
+  body: string;
+  /** When the answer was produced, ms since the Unix epoch. */
+  createdAt: number;
+  /** How long it is fresh, in ms (> 0). */
+  maxAgeMs: number;
+  /** How long past freshness it may still be served stale while one refresh runs, in ms (>= 0). */
+  swrMs: number;
+  scope: CacheScope;
+  /** Strong validator, quoted as sent in the `ETag` header. Bound to the key and this entry. */
+  etag: string;
+  /** The tags this answer is indexed under; kept with the entry so a tier above can index it too. */
+  tags: readonly string[];
+}
+
+/** Proof of when a read began: present it to `set`. Opaque outside the store that issued it. */
+export interface ReadTicket {
+  /** The store's eviction epoch when the read began. */
+  readonly epoch: number;
+  /** `Date.now()` on this instance when the ticket was issued. */
+  readonly issuedAt: number;
+}
+
+export interface Lookup {
+  /** The entry when present and not past `maxAgeMs + swrMs`; absent on a miss. */
+  entry?: CacheEntry;
+  ticket: ReadTicket;
+}
+
+export interface CacheStore {
+  /** One lookup, one round trip: the entry (if any) and the ticket a later `set` must present. */
+  get(key: string): MaybePromise<Lookup>;
+  /**
+   * Stores `entry` under `key` for `entry.maxAgeMs + entry.swrMs`, indexed under `entry.tags`,
+   * unless a tag of the entry (or the whole store) was evicted after `ticket`, or the ticket
+   * is older than the tombstone window. Atomic with respect to `evict`. Resolves to whether
+   * the entry was stored.
+   */
+  set(key: string, entry: CacheEntry, ticket: ReadTicket): MaybePromise<boolean>;
+  /**
+   * Removes every entry indexed under any of `tags` and records a tombstone for each tag so
+   * that reads begun before this call cannot write back. Resolves once no later `get` on any
+   * instance sharing the store can return a removed entry. Resolves to how many entries went.
+   */
+  evict(tags: readonly string[]): MaybePromise<number>;
+  /** Removes every entry of this store (its prefix only) and refuses sets from older tickets. */
+  clear(): MaybePromise<void>;
+  /** Releases connections and timers. */
+  close(): MaybePromise<void>;
+}
+
+/** How long tombstones are kept by default: reads slower than this are never stored. */
+export const DEFAULT_TOMBSTONE_MS = 60_000;

@@ -1,0 +1,129 @@
+/**
+ * The HTTP front: answers cache hits straight from `node:http`, before graphql-yoga builds a
+ * Fetch Request, parses, validates or builds a context. A hit costs reading the body, one
+ * memoised key computation and one store lookup; its bytes are the stored answer and its
+ * headers are those the pipeline would send (cache headers and CORS included).
+ * Everything else goes on to yoga with the body already read and the lookup's outcome
+ * attached, so a miss is looked up exactly once.
+ */
+import type { IncomingMessage, ServerResponse, RequestListener } from 'node:http';
+import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
+import type { FrontResponse, GraphQLRequestInput, RequestState, ResponseCache } from '../plugins/response-cache.ts';
+import type { RequestLike } from '../plugins/cache-key.ts';
+
+export interface FastPathOptions {
+  cache: ResponseCache;
+  /** The yoga instance (or any node request listener) that handles everything but hits. */
+  next: RequestListener;
+  /** @default '/graphql' */
+  graphqlEndpoint?: string;
+  /** The CORS options yoga was given, so hits carry the same CORS headers. @default {} */
+  cors?: CORSOptions;
+  /** Bodies larger than this go to yoga unread by the front. @default 1 MiB */
+  maxBodyBytes?: number;
+}
+
+export function createFastPath({
+  cache,
+  next,
+  graphqlEndpoint = '/graphql',
+  cors = {},
+  maxBodyBytes = 1024 * 1024,
+}: FastPathOptions): RequestListener {
+  function pass(req: IncomingMessage & { body?: unknown }, res: ServerResponse, state: RequestState | undefined, body?: string) {
+    if (state) {
+      cache.attach(req, state);
+      // A leader that never reaches the pipeline's end (client gone, handler crash) must not
+      // leave its followers waiting.
+      if (state.lead) res.once('close', () => cache.release(state));
+    }
+    if (body !== undefined) req.body = body;
+    next(req, res);
+  }
+
+  function send(res: ServerResponse, request: RequestLike, response: FrontResponse) {
+    const headers: Record<string, string> = response.headers;
+    const corsHeaders = getCORSHeadersByRequestAndOptions(request as unknown as Request, cors);
+    if (corsHeaders) Object.assign(headers, corsHeaders);
+    if (response.body === null) {
+      res.writeHead(response.status, headers).end();
+      return;
+    }
+    headers['content-length'] = String(Buffer.byteLength(response.body));
+    res.writeHead(response.status, headers).end(response.body);
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: string) {
+    let state: RequestState;
+    try {
+      state = cache.begin(input);
+    } catch {
+      pass(req, res, undefined, body);
+      return;
+    }
+    if (state.key === undefined || state.mediaType === null) {
+      pass(req, res, state, body);
+      return;
+    }
+    const found = cache.lookup(state);
+    const finish = (result: Awaited<typeof found>) => {
+      if (result.kind === 'hit' || result.kind === 'coalesced') send(res, input.request, cache.respond(state, result));
+      else pass(req, res, state, body);
+    };
+    if ('then' in found) found.then(finish, () => pass(req, res, state, body));
+    else finish(found);
+  }
+
+  return function fastPath(req, res) {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (path !== graphqlEndpoint) return next(req, res);
+    const request = nodeRequestLike(req);
+
+    if (req.method === 'GET') {
+      if (queryAt === -1) return next(req, res);
+      const search = new URLSearchParams(url.slice(queryAt + 1));
+      const query = search.get('query');
+      if (query === null) return next(req, res);
+      return serve(req, res, {
+        request,
+        params: { query, operationName: search.get('operationName'), variables: search.get('variables') ?? undefined },
+      });
+    }
+
+    if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').includes('json')) return next(req, res);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBodyBytes) return next(req, res);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+    });
+    req.once('error', () => res.destroy());
+    req.once('end', () => {
+      const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      let params: unknown;
+      try {
+        params = JSON.parse(body);
+      } catch {
+        return pass(req, res, undefined, body);
+      }
+      if (params === null || typeof params !== 'object' || Array.isArray(params)) return pass(req, res, undefined, body);
+      serve(req, res, { request, params: params as GraphQLRequestInput['params'] }, body);
+    });
+  };
+}
+
+function nodeRequestLike(req: IncomingMessage): RequestLike {
+  return {
+    method: req.method ?? 'GET',
+    headers: {
+      get(name: string) {
+        const value = req.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+  };
+}

@@ -9,7 +9,11 @@ import { stringify } from 'safe-stable-stringify';
 /** The part of a request that session and key functions may read: method and headers. */
 export interface RequestLike {
   readonly method: string;
-  readonly headers: { get(name: string): string | null | undefined };
+  readonly headers: {
+    get(name: string): string | null | undefined;
+    /** Every header, for replaying the request (stale-while-revalidate refreshes). */
+    forEach(callback: (value: string, name: string) => void): void;
+  };
 }
 
 export interface CacheKeyInput {

@@ -107,8 +107,16 @@ export function buildTagIndex(schema: GraphQLSchema, { idFields = {}, defaultIdF
     idField: (typeName) => idFieldOf.get(typeName),
     writeTags: (typeName) => writeTags.get(typeName) ?? [],
     typeTags: (typeName) => {
-      if (!schema.getType(typeName)) throw new Error(`evictType: the schema has no type "${typeName}"`);
-      return [typeTag(typeName), ...(abstractOwners.get(typeName) ?? []).map(typeTag), ...(writeTags.get(typeName) ?? [])];
+      const type = schema.getType(typeName);
+      if (!type || !isCompositeType(type)) throw new Error(`evictType: the schema has no object, interface or union type "${typeName}"`);
+      // An abstract type stands for every object type that implements or belongs to it.
+      const tags = new Set([typeTag(typeName)]);
+      for (const concrete of possibleObjectTypes(schema, type)) {
+        tags.add(typeTag(concrete.name));
+        for (const owner of abstractOwners.get(concrete.name) ?? []) tags.add(typeTag(owner));
+        for (const tag of writeTags.get(concrete.name) ?? []) tags.add(tag);
+      }
+      return [...tags];
     },
   };
 }

@@ -21,6 +21,7 @@ import {
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
   type GraphQLCompositeType,
+  type GraphQLAbstractType,
 } from 'graphql';
 import { planFieldHint, replacePolicy, restrictPolicy, type CacheHint, type CachePolicy, type HintIndex } from './cache-hints.ts';
 import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation, type TagIndex } from './cache-tags.ts';
@@ -74,7 +75,7 @@ export function instrumentSchema(schema: GraphQLSchema, options: InstrumentOptio
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
-      field.resolve = wrapResolver(type, field, roots.has(type), options);
+      field.resolve = wrapResolver(type, field, roots.has(type), type === schema.getMutationType(), options);
     }
   }
 }
@@ -94,6 +95,8 @@ function wrapResolver(
   parent: GraphQLObjectType,
   field: GraphQLField<unknown, unknown>,
   isRoot: boolean,
+  /** A mutation root field: the objects it returns are the ones the mutation wrote. */
+  writes: boolean,
   { hints, tagIndex, defaultMaxAge, trackerOf }: InstrumentOptions,
 ): GraphQLFieldResolver<unknown, unknown> {
   const original = field.resolve ?? defaultFieldResolver;
@@ -101,16 +104,41 @@ function wrapResolver(
   const staticPolicy = policyOf(hintPlan.base, hintPlan.takesDefault, defaultMaxAge);
   const named = getNamedType(field.type);
   const composite = isCompositeType(named);
-  const idField = tagIndex.idField(parent.name);
-  const parentTypeTag = typeTag(parent.name);
   const returnTypeTag = composite ? typeTag(named.name) : undefined;
   const perParentList = tagIndex.relations.perParentLists.has(`${parent.name}.${field.name}`);
   const listTag = composite && isListType(getNullableType(field.type)) && !perParentList ? fieldListTag(parent.name, field.name) : undefined;
   const nullableTag = composite && !isNonNullType(field.type) ? nullTag(named.name) : undefined;
   const probedLists = tagIndex.relations.viaFieldsByType.get(parent.name)?.get(field.name);
+  const idField = tagIndex.idField(parent.name);
+
+  /** Records one object of a known concrete type; each object once per request. */
+  function addObject(tracker: Tracker, typeName: string, object: object, written: boolean) {
+    if (tracker.seen.has(object)) return;
+    tracker.seen.add(object);
+    const objectIdField = typeName === parent.name ? idField : tagIndex.idField(typeName);
+    const id = objectIdField === undefined ? undefined : (object as Record<string, unknown>)[objectIdField];
+    if (id != null) tracker.tags.add(entityTag(typeName, id));
+    if (!tracker.mutation) tracker.tags.add(typeTag(typeName));
+    else if (written) for (const tag of tagIndex.writeTags(typeName)) tracker.tags.add(tag);
+  }
+
+  /**
+   * Records the objects this field returned. Done here, not only when their own fields
+   * resolve, because a selection of just `__typename` runs no resolver on them.
+   * Elements still pending (a list of promises) are recorded when their fields resolve.
+   */
+  function addReturned(tracker: Tracker, value: unknown, context: unknown, info: GraphQLResolveInfo) {
+    if (value === null || typeof value !== 'object' || isThenable(value)) return;
+    if (Array.isArray(value)) {
+      for (const element of value) addReturned(tracker, element, context, info);
+      return;
+    }
+    const typeName = isObjectType(named) ? named.name : concreteTypeName(named as GraphQLAbstractType, value, context, info);
+    if (typeName !== undefined) addObject(tracker, typeName, value, writes);
+  }
 
   /** Query answers: the field's policy, and the list and null tags its value earns. */
-  function settleRead(tracker: Tracker, source: unknown, control: FieldCacheControl, value: unknown) {
+  function settleRead(tracker: Tracker, source: unknown, control: FieldCacheControl, value: unknown, context: unknown, info: GraphQLResolveInfo) {
     restrictPolicy(
       tracker.policy,
       control.dynamic ? policyOf({ ...hintPlan.base, ...control.dynamic }, hintPlan.takesDefault, defaultMaxAge) : staticPolicy,
@@ -119,14 +147,24 @@ function wrapResolver(
     tracker.tags.add(returnTypeTag!);
     if (value == null) {
       if (nullableTag) tracker.tags.add(nullableTag);
-    } else if (listTag) {
-      tracker.tags.add(listTag);
-    } else if (perParentList && idField !== undefined) {
+      return;
+    }
+    if (listTag) tracker.tags.add(listTag);
+    else if (perParentList && idField !== undefined) {
       tracker.tags.add(parentListTag(parent.name, (source as Record<string, unknown>)[idField], field.name));
     }
+    addReturned(tracker, value, context, info);
   }
 
-  /** Mutations: a relation probe on a written object names the parent whose list it joins. */
+  /** Mutations: what the field returned was written (root) or is in the result (nested). */
+  function settleWrite(tracker: Tracker, value: unknown, context: unknown, info: GraphQLResolveInfo) {
+    if (composite) addReturned(tracker, value, context, info);
+  }
+
+  /**
+   * Mutations: a relation probe on a written object names the parent whose list it joins.
+   * The parent itself is not recorded: it was not written.
+   */
   function settleProbe(tracker: Tracker, value: unknown) {
     if (value == null || typeof value !== 'object') return;
     for (const { parentType, listField } of probedLists as readonly ListRelation[]) {
@@ -139,29 +177,33 @@ function wrapResolver(
     const tracker = trackerOf(context);
     if (tracker === undefined) return original(source, args, context, info);
 
-    if (info.path.prev !== undefined && source !== null && typeof source === 'object' && !tracker.seen.has(source)) {
-      tracker.seen.add(source);
-      const id = idField === undefined ? undefined : (source as Record<string, unknown>)[idField];
-      if (tracker.mutation) {
-        if (id != null) tracker.tags.add(entityTag(parent.name, id));
-        if (isWrittenObject(info)) for (const tag of tagIndex.writeTags(parent.name)) tracker.tags.add(tag);
-      } else {
-        tracker.tags.add(parentTypeTag);
-        if (id != null) tracker.tags.add(entityTag(parent.name, id));
-      }
+    if (info.path.prev !== undefined && source !== null && typeof source === 'object') {
+      addObject(tracker, parent.name, source, tracker.mutation && isWrittenObject(info));
     }
 
     if (tracker.mutation) {
-      if (!probedLists || typeof info.path.key !== 'string' || !info.path.key.startsWith(PROBE_PREFIX)) {
-        return original(source, args, context, info);
+      if (probedLists && typeof info.path.key === 'string' && info.path.key.startsWith(PROBE_PREFIX)) {
+        return settle(original(source, args, context, info), (value) => settleProbe(tracker, value));
       }
-      return settle(original(source, args, context, info), (value) => settleProbe(tracker, value));
+      return settle(original(source, args, context, info), (value) => settleWrite(tracker, value, context, info));
     }
 
     const control = new FieldCacheControl(hints);
     info.cacheControl = control;
-    return settle(original(source, args, context, info), (value) => settleRead(tracker, source, control, value));
+    return settle(original(source, args, context, info), (value) => settleRead(tracker, source, control, value, context, info));
   };
+}
+
+/** The concrete type of an object returned as an interface or union, when it is known now. */
+function concreteTypeName(type: GraphQLAbstractType, value: object, context: unknown, info: GraphQLResolveInfo): string | undefined {
+  const typename = (value as { __typename?: unknown }).__typename;
+  if (typeof typename === 'string') return typename;
+  const resolved = type.resolveType?.(value, context, info, type);
+  return typeof resolved === 'string' ? resolved : undefined;
+}
+
+function isThenable(value: object): boolean {
+  return typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 function policyOf(hint: CacheHint, takesDefault: boolean, defaultMaxAge: number): CachePolicy {
@@ -179,7 +221,7 @@ function isWrittenObject(info: GraphQLResolveInfo): boolean {
 }
 
 function settle(result: unknown, onValue: (value: unknown) => void): unknown {
-  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+  if (result !== null && typeof result === 'object' && isThenable(result)) {
     return (result as Promise<unknown>).then((value) => {
       onValue(value);
       return value;

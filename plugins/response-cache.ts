@@ -152,6 +152,11 @@ export interface ResponseCache {
   /** Drops everything this cache stored. */
   evictAll(): Promise<void>;
   readonly tagIndex: TagIndex;
+  /**
+   * How a stale entry inside its `swr` window is refreshed: the plugin replays the request
+   * through yoga with `Cache-Control: no-cache`. Without one, stale entries are misses.
+   */
+  setRevalidator(revalidate: (input: GraphQLRequestInput) => Promise<void>): void;
   /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
   readonly degraded: boolean;
   close(): Promise<void>;
@@ -189,6 +194,8 @@ export function createResponseCache({
   const trackers = new WeakMap<object, Tracker>();
   const states = new WeakMap<object, RequestState>();
   const inflight = new Map<string, Lead>();
+  const revalidating = new Set<string>();
+  let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
   instrumentSchema(schema, { hints, tagIndex, defaultMaxAge, trackerOf: (context) => trackers.get(context as object) });
 
   // Evictions that failed (the store was unreachable). Until they succeed nothing is read or
@@ -246,7 +253,14 @@ export function createResponseCache({
   }
 
   function afterGet(state: RequestState, entry: CacheEntry | undefined, ticket: ReadTicket): LookupResult {
-    if (entry && now() < entry.createdAt + entry.maxAgeMs) return { kind: 'hit', entry };
+    if (entry) {
+      const age = now() - entry.createdAt;
+      if (age < entry.maxAgeMs) return { kind: 'hit', entry };
+      if (revalidator && age < entry.maxAgeMs + entry.swrMs) {
+        revalidate(state);
+        return { kind: 'hit', entry };
+      }
+    }
     state.ticket = ticket;
     if (coalesce && !inflight.has(state.key!)) {
       let settle!: (entry: CacheEntry | null) => void;
@@ -256,6 +270,16 @@ export function createResponseCache({
       state.lead = lead;
     }
     return { kind: 'miss' };
+  }
+
+  /** One refresh per key at a time; meanwhile everyone is served the stale entry. */
+  function revalidate(state: RequestState) {
+    const key = state.key!;
+    if (revalidating.has(key)) return;
+    revalidating.add(key);
+    revalidator!(state.input)
+      .catch((error) => logger.warn('response cache: refreshing a stale answer failed', error))
+      .finally(() => revalidating.delete(key));
   }
 
   function respond(state: RequestState, result: { kind: 'hit' | 'coalesced'; entry: CacheEntry }): FrontResponse {
@@ -284,7 +308,9 @@ export function createResponseCache({
 
   async function completeQuery(state: RequestState | undefined, tracker: Tracker, result: ExecutionResult) {
     const { policy } = tracker;
-    const maxAge = policy.maxAge ?? 0;
+    // No resolver restricted the answer (only introspection or `__typename` at the root): the
+    // root fields take the default, as in Apollo Server.
+    const maxAge = policy.maxAge ?? defaultMaxAge;
     const cacheable = state?.key !== undefined && maxAge > 0 && shouldCacheResult(result);
     if (!state || !cacheable) {
       if (state) release(state);
@@ -406,6 +432,9 @@ export function createResponseCache({
     evictAll: async () => {
       await store.clear();
       onEvict({ all: true });
+    },
+    setRevalidator(revalidate) {
+      revalidator = revalidate;
     },
     get degraded() {
       return pendingEvictions.size > 0;

@@ -19,6 +19,25 @@ export function useResponseCache(
   { graphqlEndpoint = '/graphql' }: UseResponseCacheOptions = {},
 ): Plugin<{ request: Request }> {
   return {
+    onYogaInit({ yoga }) {
+      cache.setRevalidator(async ({ request, params }) => {
+        const headers: Record<string, string> = {};
+        request.headers.forEach((value, name) => {
+          if (!REPLAY_DROPPED_HEADERS.has(name.toLowerCase())) headers[name] = value;
+        });
+        // no-cache: execute even though an entry exists, and store the fresh answer.
+        headers['cache-control'] = 'no-cache';
+        headers['content-type'] = 'application/json';
+        const replay = new yoga.fetchAPI.Request(`http://revalidate.internal${graphqlEndpoint}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(params),
+        });
+        const response = await yoga.handle(replay, { waitUntil: (work: Promise<unknown> | void) => void work?.catch(() => {}) });
+        await response.arrayBuffer();
+      });
+    },
+
     async onRequest({ request, serverContext, url, endResponse, fetchAPI }) {
       const carrier = (serverContext as { req?: object } | undefined)?.req;
       const fromFront = carrier && cache.stateOf(carrier);
@@ -80,6 +99,8 @@ export function useResponseCache(
     },
   };
 }
+
+const REPLAY_DROPPED_HEADERS = new Set(['content-length', 'content-type', 'if-none-match', 'host', 'connection', 'transfer-encoding']);
 
 /** The GraphQL params of a GET or JSON POST, or null for anything else (yoga handles it). */
 async function readGraphQLRequest(request: Request, url: URL): Promise<GraphQLRequestInput | null> {

@@ -124,6 +124,11 @@ function nodeRequestLike(req: IncomingMessage): RequestLike {
         const value = req.headers[name.toLowerCase()];
         return Array.isArray(value) ? value.join(', ') : value;
       },
+      forEach(callback) {
+        for (const [name, value] of Object.entries(req.headers)) {
+          if (value !== undefined) callback(Array.isArray(value) ? value.join(', ') : value, name);
+        }
+      },
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * A small schema that is not the demo catalog, for the cache layer's semantics tests: books and
  * authors with list relations, a PRIVATE field, an interface, a union, dynamic hints, a latch
- * to hold a read inside its resolver, and a resolver call counter.
+ * to hold a read inside its resolver, a resolver call counter, and a hint-less composite type
+ * (`Review`) to tell inheritMaxAge from defaultMaxAge.
  */
 import { readFileSync } from 'node:fs';
 import { createSchema } from 'graphql-yoga';
@@ -31,7 +32,12 @@ const typeDefs = /* GraphQL */ `
     subtitle: String
     author: Author!
     related: Book @cacheControl(inheritMaxAge: true)
+    "A hint-less composite that inherits its parent's maxAge."
+    review: Review @cacheControl(inheritMaxAge: true)
+    "A hint-less composite: it takes defaultMaxAge (0 by default, so not cached)."
+    lastReview: Review
   }
+  type Review { stars: Int! }
   type Author implements Node @cacheControl(maxAge: 300) {
     id: ID!
     name: String!
@@ -140,6 +146,8 @@ export function createLibrary(): Library {
     Book: {
       author: (row: BookRow) => authors.get(row.authorId),
       related: (row: BookRow) => book(row.id + 1),
+      review: (row: BookRow) => ({ stars: (row.id % 5) + 1 }),
+      lastReview: (row: BookRow) => ({ stars: (row.id % 5) + 1 }),
     },
     Author: {
       books: (row: AuthorRow) => [...books.values()].filter((b) => b.authorId === row.id),

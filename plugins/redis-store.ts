@@ -1,0 +1,420 @@
+/**
+ * The shared store: entries in Redis, indexed by tag, written and evicted atomically by Lua.
+ *
+ * Redis Cluster: every key of one store carries the hash tag `{prefix}`, so a whole cache
+ * namespace lives in one slot and each script touches one slot (atomic, never CROSSSLOT).
+ * The price: one namespace is served by one master. The cluster gives failover and shared
+ * infrastructure, not write spread within a namespace; to spread load, give apps or shards
+ * their own prefixes, which hash to other slots (and usually other masters).
+ *
+ * Key layout, for prefix `gcl`; every key but the first two expires on its own:
+ *   {gcl}:epoch           eviction counter, INCR by every evict and clear (no TTL, one key)
+ *   {gcl}:gen             epoch of the last clear, part of every entry and index key (no TTL)
+ *   {gcl}:e:<gen>:<key>   entry `<JSON header>\n<body>`, PX = time left to createdAt+maxAge+swr
+ *   {gcl}:t:<gen>:<tag>   set of the entry keys under a tag, PEXPIRE = its longest member's
+ *   {gcl}:x:<tag>         tombstone: the epoch of the tag's last eviction, PX = tombstoneMs
+ *
+ * Needs Redis 7 (the read script is flagged `no-writes`, so reads go on during a write pause).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import {
+  DEFAULT_TOMBSTONE_MS,
+  type CacheEntry,
+  type CacheStore,
+  type Lookup,
+  type ReadTicket,
+} from './store.ts';
+
+export type RedisStoreOperation = 'get' | 'set' | 'evict' | 'clear' | 'connection';
+
+export interface RedisStoreOptions {
+  /**
+   * The Redis to use. An ioredis `Redis` or `Cluster` instance stays the caller's: the store
+   * never closes it. A URL or ioredis options make the store create its own client, which it
+   * quits on `close()`, with latency bounds: `commandTimeout: commandTimeoutMs`,
+   * `maxRetriesPerRequest: 1`, `enableOfflineQueue: false` (commands fail at once while
+   * disconnected) and reconnection every 100 ms to 1 s.
+   */
+  redis: Redis | Cluster | string | RedisOptions;
+  /**
+   * Namespace of every key, so several caches share one Redis. Braces are not allowed: the store
+   * wraps the prefix in `{…}` itself to keep a namespace in one Cluster slot.
+   * @default 'gcl'
+   */
+  prefix?: string;
+  /**
+   * How long an eviction's tombstone is kept, in ms. A ticket older than this is refused by `set`.
+   * @default DEFAULT_TOMBSTONE_MS (60 000)
+   */
+  tombstoneMs?: number;
+  /**
+   * Deadline of one store operation, in ms, whatever the client's own settings: a `get` past it
+   * is a miss that cannot be stored, a `set` resolves false, an `evict` or `clear` is retried
+   * once and then rejects.
+   * @default 250
+   */
+  commandTimeoutMs?: number;
+  /**
+   * This instance's clock, ms since the Unix epoch: tickets, their age and entry TTLs use it.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Receives each Redis failure the store absorbed or is about to report: a `get` turned into a
+   * miss, a `set` turned into false, a failed `evict`/`clear` attempt, errors of a client the
+   * store created. Attach the server's logger or metrics here.
+   * @default a no-op
+   */
+  onError?: (error: unknown, operation: RedisStoreOperation) => void;
+}
+
+export interface RedisStore extends CacheStore {
+  get(key: string): Promise<Lookup>;
+  set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean>;
+  evict(tags: readonly string[]): Promise<number>;
+  clear(): Promise<void>;
+  close(): Promise<void>;
+  /** The prefix as configured (without braces). */
+  readonly prefix: string;
+  /** The client in use, the caller's or the store's own. */
+  readonly redis: Redis | Cluster;
+  /** The deadline this store applies to each operation, in ms. */
+  readonly commandTimeoutMs: number;
+  /**
+   * The pub/sub channel, `<prefix>:evictions`, on which every `evict` and `clear` is announced by
+   * the script that performs it, as JSON `{"o": origin, "t": [tags]}` or `{"o": origin, "c": 1}`.
+   */
+  readonly channel: string;
+  /** Identifies this store instance in its announcements, so a listener can skip its own. */
+  readonly origin: string;
+}
+
+/** An announcement on `RedisStore.channel`. */
+export interface EvictionMessage {
+  /** The `origin` of the store that evicted. */
+  o: string;
+  /** The evicted tags; absent for a clear. */
+  t?: string[];
+  /** 1 for a clear. */
+  c?: 1;
+}
+
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
+
+/** A ticket from a failed read: `set` refuses it without asking Redis. */
+const NO_STORE_EPOCH = -1;
+
+interface RedisTicket extends ReadTicket {
+  /** Redis's clock (ms) when the read ran, so Redis itself can refuse a set that arrives too late. */
+  readonly serverTime: number;
+}
+
+// Shared by the writing scripts. Reads `epoch` and `gen`; when either is missing (first use, a
+// restart without persistence, or maxmemory evicted it), starts a new generation at an epoch above
+// any ticket handed out before: epochs start at Redis's clock in µs and grow by one per eviction,
+// so an older ticket cannot reach the new start unless evictions ran faster than one per µs.
+// The new generation makes older entries unreachable and `gen` refuses older tickets.
+// Numbers never go through tostring (Lua prints 16 digits as 1.7e+15): formatted with %.0f.
+const META_LUA = `
+local function meta()
+  local m = redis.call('MGET', KEYS[1], KEYS[2])
+  if m[1] and m[2] then return m[1], m[2] end
+  local t = redis.call('TIME')
+  local e = t[1] .. string.format('%06d', tonumber(t[2]))
+  if m[1] and tonumber(m[1]) >= tonumber(e) then
+    e = string.format('%.0f', redis.call('INCR', KEYS[1]))
+  else
+    redis.call('SET', KEYS[1], e)
+  end
+  redis.call('SET', KEYS[2], e)
+  return e, e
+end
+`;
+
+// KEYS: epoch, gen. Creates them when missing.
+const INIT_LUA = `${META_LUA}
+meta()
+return 1
+`;
+
+// KEYS: epoch, gen. ARGV: key prefix, key.
+// Returns { epoch, redis time in ms, raw entry or false }. Read-only: a missing `gen` means nothing
+// is reachable; the epoch returned then is refused by the `gen` the next write creates.
+const GET_LUA = `#!lua flags=no-writes
+local m = redis.call('MGET', KEYS[1], KEYS[2])
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if not m[2] then return { m[1] or '0', ms, false } end
+return { m[1] or '0', ms, redis.call('GET', ARGV[1] .. 'e:' .. m[2] .. ':' .. ARGV[2]) }
+`;
+
+// KEYS: epoch, gen. ARGV: key prefix, key, value, pttl, ticket epoch, ticket redis time,
+// tombstoneMs, tags… Returns 1 when stored, 0 when refused.
+const SET_LUA = `${META_LUA}
+local e, g = meta()
+local te = tonumber(ARGV[5])
+if te < tonumber(g) or te > tonumber(e) then return 0 end
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ms - tonumber(ARGV[6]) >= tonumber(ARGV[7]) then return 0 end
+for i = 8, #ARGV do
+  local x = redis.call('GET', ARGV[1] .. 'x:' .. ARGV[i])
+  if x and tonumber(x) > te then return 0 end
+end
+local ek = ARGV[1] .. 'e:' .. g .. ':' .. ARGV[2]
+local pttl = tonumber(ARGV[4])
+redis.call('SET', ek, ARGV[3], 'PX', ARGV[4])
+for i = 8, #ARGV do
+  local tk = ARGV[1] .. 't:' .. g .. ':' .. ARGV[i]
+  redis.call('SADD', tk, ek)
+  if redis.call('PTTL', tk) < pttl then redis.call('PEXPIRE', tk, ARGV[4]) end
+end
+return 1
+`;
+
+// KEYS: epoch, gen. ARGV: key prefix, tombstoneMs, channel, message, tags… Returns how many
+// entries went. The announcement is published by the same script, so an eviction can never be
+// applied without being announced, and subscribers receive it in the order evictions ran.
+const EVICT_LUA = `${META_LUA}
+local _, g = meta()
+local n = string.format('%.0f', redis.call('INCR', KEYS[1]))
+local removed = 0
+for i = 5, #ARGV do
+  local tk = ARGV[1] .. 't:' .. g .. ':' .. ARGV[i]
+  local members = redis.call('SMEMBERS', tk)
+  for j = 1, #members, 500 do
+    removed = removed + redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
+  end
+  redis.call('UNLINK', tk)
+  redis.call('SET', ARGV[1] .. 'x:' .. ARGV[i], n, 'PX', ARGV[2])
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return removed
+`;
+
+// KEYS: epoch, gen. ARGV: channel, message. A new generation: older entries and indexes become
+// unreachable and leave by their own TTL; older tickets are refused because their epoch is below `gen`.
+const CLEAR_LUA = `${META_LUA}
+meta()
+local n = string.format('%.0f', redis.call('INCR', KEYS[1]))
+redis.call('SET', KEYS[2], n)
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+`;
+
+interface ScriptedClient {
+  graphqlCacheInit(epochKey: string, genKey: string): Promise<number>;
+  graphqlCacheGet(epochKey: string, genKey: string, keyPrefix: string, key: string): Promise<[string, number, string | null]>;
+  graphqlCacheSet(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<number>;
+  graphqlCacheEvict(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<number>;
+  graphqlCacheClear(epochKey: string, genKey: string, channel: string, message: string): Promise<number>;
+}
+
+function defineScripts(client: Redis | Cluster): ScriptedClient {
+  client.defineCommand('graphqlCacheInit', { numberOfKeys: 2, lua: INIT_LUA });
+  client.defineCommand('graphqlCacheGet', { numberOfKeys: 2, lua: GET_LUA });
+  client.defineCommand('graphqlCacheSet', { numberOfKeys: 2, lua: SET_LUA });
+  client.defineCommand('graphqlCacheEvict', { numberOfKeys: 2, lua: EVICT_LUA });
+  client.defineCommand('graphqlCacheClear', { numberOfKeys: 2, lua: CLEAR_LUA });
+  return client as unknown as ScriptedClient;
+}
+
+// The entry's fields as a JSON array on the first line, the body verbatim after it: JSON never
+// emits a raw newline, so a hit splits at the first one and parses a few dozen bytes, not the body.
+const ENCODING_VERSION = 1;
+
+function encodeEntry(entry: CacheEntry): string {
+  const header = [ENCODING_VERSION, entry.createdAt, entry.maxAgeMs, entry.swrMs, entry.scope, entry.etag, entry.tags];
+  return `${JSON.stringify(header)}\n${entry.body}`;
+}
+
+function decodeEntry(raw: string): CacheEntry | undefined {
+  const newline = raw.indexOf('\n');
+  if (newline < 0) return undefined;
+  let header: unknown;
+  try {
+    header = JSON.parse(raw.slice(0, newline));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(header) || header[0] !== ENCODING_VERSION) return undefined;
+  const [, createdAt, maxAgeMs, swrMs, scope, etag, tags] = header as [number, number, number, number, CacheEntry['scope'], string, string[]];
+  return { body: raw.slice(newline + 1), createdAt, maxAgeMs, swrMs, scope, etag, tags };
+}
+
+/** Settles like `promise`, or rejects with a `DeadlineError` after `ms`. Shared with the tiered store. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(Object.assign(new Error(`redis-store: ${what} took longer than ${ms} ms`), { name: 'DeadlineError' }));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function ownClient(connection: string | RedisOptions, commandTimeoutMs: number): Redis {
+  const bounds: RedisOptions = {
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  };
+  return typeof connection === 'string' ? new Redis(connection, bounds) : new Redis({ ...connection, ...bounds });
+}
+
+function isClient(value: RedisStoreOptions['redis']): value is Redis | Cluster {
+  return typeof value === 'object' && value !== null && typeof (value as Redis).defineCommand === 'function';
+}
+
+const noop = (): void => {};
+
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const {
+    redis: connection,
+    prefix = 'gcl',
+    tombstoneMs = DEFAULT_TOMBSTONE_MS,
+    commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    now = Date.now,
+    onError = noop,
+  } = options;
+  if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+    throw new TypeError(`createRedisStore: expected prefix to be a non-empty string without braces, got ${JSON.stringify(prefix)}`);
+  }
+  if (!(Number.isSafeInteger(tombstoneMs) && tombstoneMs > 0)) {
+    throw new TypeError(`createRedisStore: expected tombstoneMs to be a positive integer, got ${String(tombstoneMs)}`);
+  }
+  if (!(Number.isFinite(commandTimeoutMs) && commandTimeoutMs > 0)) {
+    throw new TypeError(`createRedisStore: expected commandTimeoutMs to be a positive number, got ${String(commandTimeoutMs)}`);
+  }
+  if (connection === undefined || connection === null) {
+    throw new TypeError('createRedisStore: expected redis to be an ioredis client, a redis:// URL or ioredis options, got nothing');
+  }
+
+  const owned = !isClient(connection);
+  const client = owned ? ownClient(connection, commandTimeoutMs) : connection;
+  // A client without an 'error' listener crashes the process on the first connection error.
+  if (owned) client.on('error', (error: unknown) => onError(error, 'connection'));
+  const scripts = defineScripts(client);
+
+  const namespace = `{${prefix}}:`;
+  const epochKey = `${namespace}epoch`;
+  const genKey = `${namespace}gen`;
+  const channel = `${prefix}:evictions`;
+  const origin = randomUUID();
+
+  // A read that finds no epoch (a fresh or restarted Redis) gets a ticket that cannot store, so
+  // the epoch is created as soon as the client is ready: commands sent from the 'ready' event go
+  // out before any queued or later read on that connection.
+  const init = (): void => {
+    scripts.graphqlCacheInit(epochKey, genKey).catch((error: unknown) => onError(error, 'connection'));
+  };
+  client.on('ready', init);
+  if (client.status === 'ready') init();
+
+  async function get(key: string): Promise<Lookup> {
+    const issuedAt = now();
+    let reply: [string, number, string | null];
+    try {
+      reply = await withDeadline(scripts.graphqlCacheGet(epochKey, genKey, namespace, key), commandTimeoutMs, 'get');
+    } catch (error) {
+      onError(error, 'get');
+      const ticket: RedisTicket = { epoch: NO_STORE_EPOCH, issuedAt, serverTime: 0 };
+      return { ticket };
+    }
+    const [epoch, serverTime, raw] = reply;
+    const ticket: RedisTicket = { epoch: Number(epoch), issuedAt, serverTime };
+    if (raw === null) return { ticket };
+    const entry = decodeEntry(raw);
+    // Redis's TTL already holds this; checking with our clock too keeps instances whose clocks
+    // disagree a little from serving past the entry's own limit.
+    if (entry === undefined || entry.createdAt + entry.maxAgeMs + entry.swrMs <= issuedAt) return { ticket };
+    return { entry, ticket };
+  }
+
+  async function set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean> {
+    const { serverTime } = ticket as Partial<RedisTicket>;
+    if (ticket.epoch === NO_STORE_EPOCH || typeof serverTime !== 'number') return false;
+    const at = now();
+    if (!(at - ticket.issuedAt < tombstoneMs)) return false;
+    const ttl = Math.floor(entry.createdAt + entry.maxAgeMs + entry.swrMs - at);
+    if (ttl <= 0) return false;
+    try {
+      const stored = await withDeadline(
+        scripts.graphqlCacheSet(
+          epochKey,
+          genKey,
+          namespace,
+          key,
+          encodeEntry(entry),
+          ttl,
+          ticket.epoch,
+          serverTime,
+          tombstoneMs,
+          ...entry.tags,
+        ),
+        commandTimeoutMs,
+        'set',
+      );
+      return stored === 1;
+    } catch (error) {
+      onError(error, 'set');
+      return false;
+    }
+  }
+
+  // An eviction that may have failed must not pass silently: one retry (the script is
+  // idempotent in effect), then the caller hears about it.
+  async function twice<T>(operation: 'evict' | 'clear', run: () => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(run(), commandTimeoutMs, operation);
+    } catch (first) {
+      onError(first, operation);
+    }
+    try {
+      return await withDeadline(run(), commandTimeoutMs, operation);
+    } catch (second) {
+      onError(second, operation);
+      throw new Error(`redis-store: ${operation} failed twice; entries may remain until their TTL`, { cause: second });
+    }
+  }
+
+  return {
+    prefix,
+    redis: client,
+    commandTimeoutMs,
+    channel,
+    origin,
+    get,
+    set,
+    evict(tags) {
+      if (tags.length === 0) return Promise.resolve(0);
+      const message: EvictionMessage = { o: origin, t: [...tags] };
+      return twice('evict', () =>
+        scripts.graphqlCacheEvict(epochKey, genKey, namespace, tombstoneMs, channel, JSON.stringify(message), ...tags),
+      );
+    },
+    async clear() {
+      const message: EvictionMessage = { o: origin, c: 1 };
+      await twice('clear', () => scripts.graphqlCacheClear(epochKey, genKey, channel, JSON.stringify(message)));
+    },
+    async close() {
+      client.off('ready', init);
+      if (!owned) return;
+      try {
+        await withDeadline(client.quit(), commandTimeoutMs, 'quit');
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}

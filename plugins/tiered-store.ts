@@ -1,0 +1,240 @@
+/**
+ * Two tiers: an in-process memory store in front of the Redis store, so a hot hit needs no
+ * round trip, kept honest by Redis pub/sub: the Redis store announces every eviction on its
+ * channel, from the very script that evicts, and every instance drops the evicted tags from its
+ * own memory tier.
+ *
+ * The local tier is only used while the subscriber is subscribed. While it is not (down,
+ * reconnecting, not yet subscribed), an eviction could be missed, so reads and fills go to Redis
+ * alone, and the local tier is flushed when the subscription is back.
+ *
+ * Another instance drops its local copies when the broadcast reaches it (pub/sub latency, well
+ * under a millisecond on one network), so across instances `evict` is complete in Redis when it
+ * resolves and in the other local tiers one message later.
+ */
+import type { Redis } from 'ioredis';
+import type { CacheEntry, CacheStore, Lookup, ReadTicket } from './store.ts';
+import type { MemoryStore, StoreStats } from './memory-store.ts';
+import { withDeadline, type EvictionMessage, type RedisStore } from './redis-store.ts';
+
+export interface TieredStoreOptions {
+  /** The in-process tier. `close()` closes it. */
+  local: MemoryStore;
+  /** The shared tier. `close()` closes it (which quits its client only if it created it). */
+  remote: RedisStore;
+  /**
+   * A standalone ioredis client that receives evictions; the store subscribes it to
+   * `remote.channel`. With a Cluster remote, pass a client connected to any node: PUBLISH
+   * reaches every node. A client passed here stays the caller's (unsubscribed, not quit, on close).
+   * @default remote.redis.duplicate(), quit on close; required when remote.redis is a Cluster
+   */
+  subscriber?: Redis;
+  /**
+   * Receives pub/sub failures the store absorbed (subscription errors, unreadable messages).
+   * @default a no-op
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** What another instance evicted; emitted after it has been applied to the local tier. */
+export type RemoteEviction = { kind: 'evict'; tags: readonly string[] } | { kind: 'clear' };
+
+export interface TieredStore extends CacheStore {
+  /**
+   * A fresh local hit comes back synchronously, with a ticket `set` refuses: such a hit is never
+   * refreshed. A stale local hit (past `maxAgeMs`) is looked up in Redis, so a refresh gets a
+   * Redis ticket and may find that another instance already refreshed it.
+   */
+  get(key: string): Lookup | Promise<Lookup>;
+  set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean>;
+  evict(tags: readonly string[]): Promise<number>;
+  clear(): Promise<void>;
+  close(): Promise<void>;
+  /** Whether the local tier is in use, that is whether the subscriber is subscribed. */
+  readonly localTierActive: boolean;
+  /** Calls `listener` whenever the local tier is switched on or off. Returns an unsubscribe. */
+  onLocalTierChange(listener: (active: boolean) => void): () => void;
+  /** Calls `listener` after another instance's eviction has been applied here. Returns an unsubscribe. */
+  onRemoteEvict(listener: (eviction: RemoteEviction) => void): () => void;
+  /** Size of the local tier. */
+  stats(): StoreStats;
+}
+
+interface TieredTicket extends ReadTicket {
+  readonly remote: ReadTicket;
+  /** Absent when the local tier was off as the read began: such a read never fills it. */
+  readonly local: ReadTicket | undefined;
+}
+
+const noop = (): void => {};
+
+export function createTieredStore(options: TieredStoreOptions): TieredStore {
+  const { local, remote, onError = noop } = options;
+  if (options.subscriber === undefined && remote.redis.isCluster) {
+    throw new TypeError(
+      'createTieredStore: with a Redis Cluster remote, pass `subscriber`: a standalone ioredis client connected to any node of the cluster',
+    );
+  }
+  const { subscriber = (remote.redis as Redis).duplicate() } = options;
+  const ownsSubscriber = options.subscriber === undefined;
+  const { channel, origin } = remote;
+
+  let active = false;
+  let closed = false;
+  // Bumped on every connection change, so a SUBSCRIBE acknowledged on a connection that has since
+  // dropped cannot switch the local tier on.
+  let connection = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const tierListeners = new Set<(active: boolean) => void>();
+  const evictListeners = new Set<(eviction: RemoteEviction) => void>();
+
+  function notify<T>(listeners: Set<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+
+  function setActive(next: boolean): void {
+    if (active === next) return;
+    active = next;
+    notify(tierListeners, next);
+  }
+
+  function subscribe(attempt: number): void {
+    subscriber.subscribe(channel).then(
+      () => {
+        if (closed || attempt !== connection) return;
+        // Evictions published while we were not subscribed are lost to us: the local tier may
+        // hold any of their entries. The clear also refuses fills from reads begun before now.
+        local.clear();
+        setActive(true);
+      },
+      (error: unknown) => {
+        onError(error);
+        if (closed || attempt !== connection) return;
+        retryTimer = setTimeout(() => subscribe(attempt), 1000);
+        retryTimer.unref();
+      },
+    );
+  }
+
+  const onReady = (): void => subscribe(++connection);
+  const onDown = (): void => {
+    connection++;
+    setActive(false);
+  };
+  const onMessage = (from: string, text: string): void => {
+    if (from !== channel) return;
+    let message: EvictionMessage | undefined;
+    try {
+      message = JSON.parse(text) as EvictionMessage;
+    } catch (error) {
+      onError(error);
+    }
+    // This instance applied its own eviction as soon as Redis confirmed it.
+    if (message?.o === origin) return;
+    if (message !== undefined && Array.isArray(message.t)) {
+      local.evict(message.t);
+      notify(evictListeners, { kind: 'evict', tags: message.t });
+    } else {
+      // A clear, or a message we cannot read: we cannot tell what it evicted, so drop everything.
+      local.clear();
+      notify(evictListeners, { kind: 'clear' });
+    }
+  };
+  const onSubscriberError = (error: unknown): void => onError(error);
+
+  subscriber.on('ready', onReady);
+  subscriber.on('close', onDown);
+  subscriber.on('message', onMessage);
+  subscriber.on('error', onSubscriberError);
+  if (subscriber.status === 'ready') onReady();
+  else if (subscriber.status === 'wait') subscriber.connect().catch(onError);
+
+  async function fromRemote(key: string, localTicket: ReadTicket | undefined): Promise<Lookup> {
+    const { entry, ticket } = await remote.get(key);
+    // The local ticket was taken before the remote read: if a broadcast eviction arrived in
+    // between, its tombstone makes the local store refuse this fill.
+    if (entry !== undefined && localTicket !== undefined && active) local.set(key, entry, localTicket);
+    const tiered: TieredTicket = { epoch: ticket.epoch, issuedAt: ticket.issuedAt, remote: ticket, local: localTicket };
+    return entry === undefined ? { ticket: tiered } : { entry, ticket: tiered };
+  }
+
+  return {
+    get(key) {
+      if (!active) return fromRemote(key, undefined);
+      const lookup = local.get(key);
+      const { entry } = lookup;
+      if (entry !== undefined && entry.createdAt + entry.maxAgeMs > lookup.ticket.issuedAt) return lookup;
+      return fromRemote(key, lookup.ticket);
+    },
+
+    async set(key, entry, ticket) {
+      const { remote: remoteTicket, local: localTicket } = ticket as Partial<TieredTicket>;
+      if (remoteTicket === undefined) return false;
+      const stored = await remote.set(key, entry, remoteTicket);
+      if (stored && localTicket !== undefined && active) local.set(key, entry, localTicket);
+      return stored;
+    },
+
+    // The remote store announces the eviction to the other instances.
+    async evict(tags) {
+      try {
+        return await remote.evict(tags);
+      } finally {
+        // After the remote eviction, not before: a local miss in between would refill from Redis.
+        local.evict(tags);
+      }
+    },
+
+    async clear() {
+      try {
+        await remote.clear();
+      } finally {
+        local.clear();
+      }
+    },
+
+    async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      setActive(false);
+      subscriber.off('ready', onReady);
+      subscriber.off('close', onDown);
+      subscriber.off('message', onMessage);
+      if (ownsSubscriber) {
+        // Our 'error' listener stays: a client without one crashes the process on a late error.
+        try {
+          await withDeadline(subscriber.quit(), remote.commandTimeoutMs, 'quit');
+        } catch {
+          subscriber.disconnect();
+        }
+      } else {
+        subscriber.off('error', onSubscriberError);
+        await withDeadline(subscriber.unsubscribe(channel), remote.commandTimeoutMs, 'unsubscribe').catch(onError);
+      }
+      await remote.close();
+      local.close();
+    },
+
+    get localTierActive() {
+      return active;
+    },
+
+    onLocalTierChange(listener) {
+      tierListeners.add(listener);
+      return () => tierListeners.delete(listener);
+    },
+
+    onRemoteEvict(listener) {
+      evictListeners.add(listener);
+      return () => evictListeners.delete(listener);
+    },
+
+    stats: () => local.stats(),
+  };
+}

@@ -36,10 +36,17 @@ export interface Tracker {
   readonly tags: Set<string>;
   /** Source objects already tagged, so each object costs one tag however many fields it has. */
   readonly seen: WeakSet<object>;
+  /** Tagging still waiting on a promise (an async resolveType, a list of promises). */
+  readonly pending: Promise<unknown>[];
 }
 
 export function createTracker(mutation: boolean): Tracker {
-  return { mutation, policy: { maxAge: undefined, scope: 'PUBLIC', swr: undefined }, tags: new Set(), seen: new WeakSet() };
+  return { mutation, policy: { maxAge: undefined, scope: 'PUBLIC', swr: undefined }, tags: new Set(), seen: new WeakSet(), pending: [] };
+}
+
+/** Resolves once every tag of the execution is known. */
+export async function trackerSettled(tracker: Tracker): Promise<void> {
+  while (tracker.pending.length > 0) await Promise.allSettled(tracker.pending.splice(0));
 }
 
 /** What resolvers see as `info.cacheControl`, as in Apollo Server. */
@@ -125,16 +132,21 @@ function wrapResolver(
   /**
    * Records the objects this field returned. Done here, not only when their own fields
    * resolve, because a selection of just `__typename` runs no resolver on them.
-   * Elements still pending (a list of promises) are recorded when their fields resolve.
    */
-  function addReturned(tracker: Tracker, value: unknown, context: unknown, info: GraphQLResolveInfo) {
-    if (value === null || typeof value !== 'object' || isThenable(value)) return;
+  function addReturned(tracker: Tracker, value: unknown, context: unknown, info: GraphQLResolveInfo): void {
+    if (value === null || typeof value !== 'object') return;
+    if (isThenable(value)) {
+      tracker.pending.push((value as Promise<unknown>).then((v) => addReturned(tracker, v, context, info)));
+      return;
+    }
     if (Array.isArray(value)) {
       for (const element of value) addReturned(tracker, element, context, info);
       return;
     }
-    const typeName = isObjectType(named) ? named.name : concreteTypeName(named as GraphQLAbstractType, value, context, info);
-    if (typeName !== undefined) addObject(tracker, typeName, value, writes);
+    if (isObjectType(named)) return addObject(tracker, named.name, value, writes);
+    const typeName = concreteTypeName(named as GraphQLAbstractType, value, context, info);
+    if (typeof typeName === 'string') addObject(tracker, typeName, value, writes);
+    else if (typeName) tracker.pending.push(typeName.then((name) => name && addObject(tracker, name, value, writes)));
   }
 
   /** Query answers: the field's policy, and the list and null tags its value earns. */
@@ -194,12 +206,19 @@ function wrapResolver(
   };
 }
 
-/** The concrete type of an object returned as an interface or union, when it is known now. */
-function concreteTypeName(type: GraphQLAbstractType, value: object, context: unknown, info: GraphQLResolveInfo): string | undefined {
+/** The concrete type of an object returned as an interface or union (later, if resolveType is async). */
+function concreteTypeName(
+  type: GraphQLAbstractType,
+  value: object,
+  context: unknown,
+  info: GraphQLResolveInfo,
+): string | Promise<string | undefined> | undefined {
   const typename = (value as { __typename?: unknown }).__typename;
   if (typeof typename === 'string') return typename;
   const resolved = type.resolveType?.(value, context, info, type);
-  return typeof resolved === 'string' ? resolved : undefined;
+  if (typeof resolved === 'string') return resolved;
+  if (resolved && isThenable(resolved)) return Promise.resolve(resolved).then((name) => (typeof name === 'string' ? name : undefined));
+  return undefined;
 }
 
 function isThenable(value: object): boolean {

@@ -8,7 +8,7 @@ import { buildHintIndex, type HintConfig } from './cache-hints.ts';
 import { buildTagIndex, entityTag, type TagIndex } from './cache-tags.ts';
 import { createDocumentPlanner, createRelationProber, type DocumentPlan, type OperationPlan } from './document-plan.ts';
 import { defaultBuildCacheKey, hashKey, stableVariables, type BuildCacheKey, type RequestLike } from './cache-key.ts';
-import { createTracker, instrumentSchema, type Tracker } from './execution-tracker.ts';
+import { createTracker, instrumentSchema, trackerSettled, type Tracker } from './execution-tracker.ts';
 import {
   cacheHeaders,
   etagMatches,
@@ -307,6 +307,7 @@ export function createResponseCache({
   }
 
   async function completeQuery(state: RequestState | undefined, tracker: Tracker, result: ExecutionResult) {
+    await trackerSettled(tracker);
     const { policy } = tracker;
     // No resolver restricted the answer (only introspection or `__typename` at the root): the
     // root fields take the default, as in Apollo Server.
@@ -421,7 +422,10 @@ export function createResponseCache({
     },
     probeMutation,
     completeQuery,
-    completeMutation: async (tracker) => void (await evictTags([...tracker.tags])),
+    async completeMutation(tracker) {
+      await trackerSettled(tracker);
+      await evictTags([...tracker.tags]);
+    },
     release,
     headersFor,
     evictEntity: (typeName, id) => {

@@ -5,7 +5,9 @@
  * It evicts nothing else.
  */
 import { describe, expect, it } from 'vitest';
-import { bearer, createCachedLibrary } from '../helpers/in-process.ts';
+import { createSchema } from 'graphql-yoga';
+import { bearer, createCachedLibrary, createCachedSchema } from '../helpers/in-process.ts';
+import { cacheDirectives } from '../helpers/library-schema.ts';
 
 type Lib = ReturnType<typeof createCachedLibrary>;
 
@@ -94,6 +96,22 @@ describe('whatever the client selects', () => {
     expect(author.json.data.author.books[0].title).toBe('X');
   });
 
+  it('evicts for every aliased root field of one mutation', async () => {
+    const lib = createCachedLibrary();
+    await prime(lib, '{ book(id: "1") { title } }', '{ book(id: "2") { title } }');
+    await mutate(lib, 'mutation { a: renameBook(id: "1", title: "A") { id } b: renameBook(id: "2", title: "B") { t: title } }');
+    expect((await lib.request('{ book(id: "1") { title } }')).json.data.book.title).toBe('A');
+    expect((await lib.request('{ book(id: "2") { title } }')).json.data.book.title).toBe('B');
+  });
+
+  it('evicts what a partly failed mutation wrote', async () => {
+    const lib = createCachedLibrary();
+    await prime(lib, '{ book(id: "1") { title } }');
+    const answer = await lib.request('mutation { renameBook(id: "1", title: "A") { id } deleteBook(id: "99") { id } }');
+    expect(answer.json.errors).toHaveLength(1);
+    expect((await lib.request('{ book(id: "1") { title } }')).json.data.book.title).toBe('A');
+  });
+
   it('a mutation selecting only __typename still evicts what it wrote', async () => {
     const lib = createCachedLibrary();
     await prime(lib, '{ book(id: "1") { title } }');
@@ -118,6 +136,89 @@ describe('whatever the cached query selects', () => {
     await prime(lib, from);
     await mutate(lib, 'mutation { moveBook(id: "1", authorId: "2") { id } }');
     expect((await lib.request(from)).json.data.author.books).toHaveLength(1);
+  });
+});
+
+describe('objects behind an asynchronous resolveType', () => {
+  // graphql-js and graphql-tools accept a __resolveType that returns a promise.
+  function asyncResolveTypeSchema() {
+    const things = new Map([['1', { id: '1', name: 'one' }]]);
+    return createSchema({
+      typeDefs: [
+        cacheDirectives,
+        /* GraphQL */ `
+          type Query { node(id: ID!): Node @cacheControl(maxAge: 60) }
+          interface Node { id: ID! }
+          type Thing implements Node { id: ID! name: String! }
+          type Mutation { deleteThing(id: ID!): Thing }
+        `,
+      ],
+      resolvers: {
+        Query: { node: (_: unknown, { id }: { id: string }) => things.get(id) ?? null },
+        Node: { __resolveType: async () => 'Thing' },
+        Mutation: {
+          deleteThing: (_: unknown, { id }: { id: string }) => {
+            const thing = things.get(id) ?? null;
+            things.delete(id);
+            return thing;
+          },
+        },
+      },
+    });
+  }
+
+  it('indexes an object selected only by __typename through an interface with an async resolveType', async () => {
+    const server = createCachedSchema(asyncResolveTypeSchema());
+    const query = '{ node(id: "1") { __typename } }';
+    await server.request(query);
+    expect((await server.request(query)).xcache).toBe('HIT');
+    await server.request('mutation { deleteThing(id: "1") { id } }');
+    expect((await server.request(query)).json.data.node).toBeNull();
+  });
+});
+
+describe('lists of promises', () => {
+  // A list resolver may return an array of promises (the DataLoader `ids.map(load)` pattern).
+  function promiseListSchema() {
+    const items = new Map([
+      ['1', { id: '1', shelfId: '1' }],
+      ['2', { id: '2', shelfId: '1' }],
+    ]);
+    return createSchema({
+      typeDefs: [
+        cacheDirectives,
+        /* GraphQL */ `
+          type Query { shelf(id: ID!): Shelf }
+          type Shelf @cacheControl(maxAge: 60) { id: ID! items: [Item!]! @cacheList(via: "shelf") }
+          type Item @cacheControl(maxAge: 60) { id: ID! shelf: Shelf! }
+          type Mutation { moveItem(id: ID!, shelfId: ID!): Item! }
+        `,
+      ],
+      resolvers: {
+        Query: { shelf: (_: unknown, { id }: { id: string }) => ({ id }) },
+        Shelf: {
+          items: (shelf: { id: string }) =>
+            [...items.values()].filter((item) => item.shelfId === shelf.id).map((item) => Promise.resolve(item)),
+        },
+        Item: { shelf: (item: { shelfId: string }) => ({ id: item.shelfId }) },
+        Mutation: {
+          moveItem: (_: unknown, { id, shelfId }: { id: string; shelfId: string }) => {
+            const item = { ...items.get(id)!, shelfId };
+            items.set(id, item);
+            return item;
+          },
+        },
+      },
+    });
+  }
+
+  it('refreshes the old parent\'s list when its pending elements select only __typename', async () => {
+    const server = createCachedSchema(promiseListSchema());
+    const query = '{ shelf(id: "1") { items { __typename } } }';
+    await server.request(query);
+    expect((await server.request(query)).xcache).toBe('HIT');
+    await server.request('mutation { moveItem(id: "1", shelfId: "2") { id } }');
+    expect((await server.request(query)).json.data.shelf.items).toHaveLength(1);
   });
 });
 

@@ -4,7 +4,7 @@
  * actually resolved, so aliases, fragments and abstract types cannot hide a PRIVATE field.
  */
 import { describe, expect, it } from 'vitest';
-import { bearer, createCachedLibrary } from '../helpers/in-process.ts';
+import { bearer, createArrivalCounter, createCachedLibrary } from '../helpers/in-process.ts';
 
 describe('PUBLIC answers', () => {
   it('envelop#2181: PUBLIC data keyed per session: one entry serves every session and anonymous requests', async () => {
@@ -155,17 +155,23 @@ describe('dynamic PRIVATE hints', () => {
 
   it('does not hand one session\'s dynamically PRIVATE answer to a concurrent identical request of another', async () => {
     // Before the first execution nothing says the operation is PRIVATE, so A and B share a key
-    // and B waits on A's execution: it must execute for itself once A's answer turns PRIVATE.
-    const lib = createCachedLibrary();
-    const [a, b] = await Promise.all([
-      lib.request(DYNAMIC, { headers: bearer('A') }),
-      lib.request(DYNAMIC, { headers: bearer('B') }),
-    ]);
-    expect(a.json.data.dynamic).toBe('dynamic 50');
-    expect(b.json.data.dynamic).toBe('dynamic 50');
-    expect(b.headers.get('x-cache-coalesced')).toBeNull();
-    expect(lib.calls.dynamic).toBe(2);
-    expect((await lib.request(DYNAMIC, { headers: bearer('B') })).xcache).toBe('HIT');
-    expect((await lib.request(DYNAMIC, { headers: bearer('C') })).xcache).toBe('MISS');
+    // and B waits on A's execution (held by the latch until B has arrived): once A's answer
+    // turns PRIVATE, B must execute for itself.
+    const arrivals = createArrivalCounter();
+    const lib = createCachedLibrary({ buildKey: arrivals.buildKey });
+    const query = '{ held(id: "1") { title } dynamic(maxAge: 50, private: true) }';
+    const latch = lib.hold();
+    const a = lib.request(query, { headers: bearer('A') });
+    await latch.entered;
+    const b = lib.request(query, { headers: bearer('B') });
+    await arrivals.arrived(2);
+    latch.release();
+    const [answerA, answerB] = await Promise.all([a, b]);
+    expect(answerA.headers.get('cache-control')).toBe('max-age=50, private');
+    expect(answerB.json.data.held.title).toBe('Book 1');
+    expect(answerB.headers.get('x-cache-coalesced')).toBeNull();
+    expect(lib.calls.held).toBe(2);
+    expect((await lib.request(query, { headers: bearer('B') })).xcache).toBe('HIT');
+    expect((await lib.request(query, { headers: bearer('C') })).xcache).toBe('MISS');
   });
 });

@@ -105,9 +105,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   let queueTimes: number[] = [];
   let queueHead = 0;
 
-  // Expiry is checked against `expiresAt` with our own clock rather than lru-cache's TTL: that TTL
-  // debounces its clock with a timer per read and cannot express "expires at createdAt + ttl"
-  // for an entry filled from a tier above, which must not outlive the original.
+  // Expiry is one comparison of `expiresAt` (createdAt + maxAge + swr, so an entry filled from a
+  // tier above never outlives the original) with our clock, not lru-cache's TTL: that arms a timer
+  // on reads to debounce its clock, which the hit path does not need.
   const lru = new LRUCache<string, Stored>({
     maxSize: maxBytes,
     maxEntrySize: maxBytes,

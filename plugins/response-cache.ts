@@ -244,11 +244,15 @@ export function createResponseCache({
 
   /** Requests that execute without a lookup still need a ticket to store what they produce. */
   function withTicket(state: RequestState, result: LookupResult): MaybePromise<LookupResult> {
-    const found = store.get(state.key!);
     const keep = (ticket: ReadTicket) => {
       state.ticket = ticket;
       return result;
     };
+    if (store.ticket) {
+      const ticket = store.ticket(state.key!);
+      return isPromise(ticket) ? ticket.then(keep) : keep(ticket);
+    }
+    const found = store.get(state.key!);
     return isPromise(found) ? found.then((l) => keep(l.ticket)) : keep(found.ticket);
   }
 

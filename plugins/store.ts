@@ -50,6 +50,12 @@ export interface CacheStore {
   /** One lookup, one round trip: the entry (if any) and the ticket a later `set` must present. */
   get(key: string): MaybePromise<Lookup>;
   /**
+   * A ticket for a read that will not use a cached entry (a `no-cache` refresh), when `get`'s
+   * ticket could not be stored against (a tier above answered without asking the shared store).
+   * @default the ticket of `get(key)`
+   */
+  ticket?(key: string): MaybePromise<ReadTicket>;
+  /**
    * Stores `entry` under `key` for `entry.maxAgeMs + entry.swrMs`, indexed under `entry.tags`,
    * unless a tag of the entry (or the whole store) was evicted after `ticket`, or the ticket
    * is older than the tombstone window. Atomic with respect to `evict`. Resolves to whether

@@ -20,7 +20,10 @@ import { withDeadline, type EvictionMessage, type RedisStore } from './redis-sto
 export interface TieredStoreOptions {
   /** The in-process tier. `close()` closes it. */
   local: MemoryStore;
-  /** The shared tier. `close()` closes it (which quits its client only if it created it). */
+  /**
+   * The shared tier, used by this tiered store alone: its announcements are taken as this
+   * instance's own and skipped. `close()` closes it (which quits its client only if it created it).
+   */
   remote: RedisStore;
   /**
    * A standalone ioredis client that receives evictions; the store subscribes it to
@@ -171,6 +174,12 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       const { entry } = lookup;
       if (entry !== undefined && entry.createdAt + entry.maxAgeMs > lookup.ticket.issuedAt) return lookup;
       return fromRemote(key, lookup.ticket);
+    },
+
+    // A refresh must be stored through Redis, so its ticket comes from Redis even when the
+    // local tier holds a fresh copy.
+    async ticket(key) {
+      return (await fromRemote(key, active ? local.get(key).ticket : undefined)).ticket;
     },
 
     async set(key, entry, ticket) {

@@ -1,0 +1,253 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../plugins/memory-store.ts';
+import { createRedisStore, type RedisStore } from '../../plugins/redis-store.ts';
+import type { Lookup } from '../../plugins/store.ts';
+import { createTieredStore, type RemoteEviction, type TieredStore, type TieredStoreOptions } from '../../plugins/tiered-store.ts';
+import { startRedis, waitUntil, whenReady, type RedisServer } from '../helpers/redis.ts';
+import { cacheEntry } from './entry.ts';
+
+let server: RedisServer;
+const cleanups: (() => unknown)[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+let prefixes = 0;
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  server = await startRedis();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  expect(unhandled.splice(0)).toEqual([]);
+});
+afterAll(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  await server?.stop();
+});
+
+function localTier(store: TieredStore, active: boolean): Promise<void> {
+  if (store.localTierActive === active) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = store.onLocalTierChange((now) => {
+      if (now !== active) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+function nextRemoteEviction(store: TieredStore): Promise<RemoteEviction> {
+  return new Promise((resolve) => {
+    const off = store.onRemoteEvict((eviction) => {
+      off();
+      resolve(eviction);
+    });
+  });
+}
+
+/** One application instance: its own Redis client, memory tier and subscriber, on a shared prefix. */
+async function instance(
+  prefix: string,
+  options: Partial<Omit<TieredStoreOptions, 'local' | 'remote'>> & { wrapRemote?: (remote: RedisStore) => RedisStore } = {},
+): Promise<{ store: TieredStore; remote: RedisStore }> {
+  const { wrapRemote = (remote) => remote, ...tiered } = options;
+  const remote = createRedisStore({ redis: server.url, prefix, commandTimeoutMs: 200 });
+  const store = createTieredStore({ local: createMemoryStore(), remote: wrapRemote(remote), ...tiered });
+  cleanups.push(() => store.close());
+  await whenReady(remote.redis);
+  await localTier(store, true);
+  return { store, remote };
+}
+
+async function pair(): Promise<{ a: TieredStore; b: TieredStore; prefix: string }> {
+  const prefix = `shop${++prefixes}`;
+  const [{ store: a }, { store: b }] = await Promise.all([instance(prefix), instance(prefix)]);
+  return { a, b, prefix };
+}
+
+/** Reads through Redis (a local miss) and stores; the next local read is a hit. */
+async function fill(store: TieredStore, key: string, tags: string[]): Promise<void> {
+  const lookup = store.get(key);
+  expect(lookup).toBeInstanceOf(Promise);
+  expect(await store.set(key, cacheEntry(tags), (await lookup).ticket)).toBe(true);
+}
+
+describe('tiered store', () => {
+  it('a local miss reads Redis and fills the local tier; the next hit is synchronous, on every instance', async () => {
+    const { a, b } = await pair();
+    await fill(a, 'k', ['Product:7']);
+    const hitA = a.get('k');
+    expect(hitA).not.toBeInstanceOf(Promise);
+    expect((hitA as Lookup).entry?.tags).toEqual(['Product:7']);
+
+    const fromRedis = b.get('k');
+    expect(fromRedis).toBeInstanceOf(Promise);
+    expect((await fromRedis).entry?.tags).toEqual(['Product:7']);
+    expect(b.stats().entries).toBe(1);
+    const hitB = b.get('k');
+    expect(hitB).not.toBeInstanceOf(Promise);
+    expect((hitB as Lookup).entry?.body).toBe((hitA as Lookup).entry?.body);
+  });
+
+  it('evict on A drops the entry from A at once and from B when the broadcast arrives; A ignores its own', async () => {
+    const { a, b } = await pair();
+    await fill(a, 'product', ['Product:7']);
+    await fill(a, 'other', ['Product:8']);
+    await b.get('product');
+    await b.get('other');
+    expect(b.stats().entries).toBe(2);
+    const seenByA: RemoteEviction[] = [];
+    a.onRemoteEvict((eviction) => seenByA.push(eviction));
+
+    const arrived = nextRemoteEviction(b);
+    expect(await a.evict(['Product:7'])).toBe(1);
+    expect(a.get('product')).toBeInstanceOf(Promise);
+    expect(await arrived).toEqual({ kind: 'evict', tags: ['Product:7'] });
+    expect(b.stats().entries).toBe(1);
+    const afterB = b.get('product');
+    expect(afterB).toBeInstanceOf(Promise);
+    expect((await afterB).entry).toBeUndefined();
+    expect(b.get('other')).not.toBeInstanceOf(Promise);
+
+    // Messages on A's subscription arrive in order: once B's eviction is in, A's own was skipped.
+    const backAtA = nextRemoteEviction(a);
+    await b.evict(['Product:8']);
+    await backAtA;
+    expect(seenByA).toEqual([{ kind: 'evict', tags: ['Product:8'] }]);
+  });
+
+  it('a local fill that races a broadcast eviction is refused', async () => {
+    const prefix = `shop${++prefixes}`;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // B's Redis reads complete, then wait at the gate: the broadcast lands between read and fill.
+    const wrapRemote = (remote: RedisStore): RedisStore => ({
+      ...remote,
+      get: async (key) => {
+        const lookup = await remote.get(key);
+        await gate;
+        return lookup;
+      },
+    });
+    const [{ store: a }, { store: b }] = await Promise.all([instance(prefix), instance(prefix, { wrapRemote })]);
+    await fill(a, 'k', ['Product:7']);
+
+    const read = b.get('k');
+    const arrived = nextRemoteEviction(b);
+    await a.evict(['Product:7']);
+    await arrived;
+    release();
+    // The read began before the eviction, so its answer may be the old one, but it stays local to that read.
+    expect((await read).entry).toBeDefined();
+    expect(b.stats().entries).toBe(0);
+  });
+
+  it('set stores in Redis first: when Redis refuses, nothing is stored locally', async () => {
+    const { a, b } = await pair();
+    const { ticket } = await b.get('k');
+    const arrived = nextRemoteEviction(b);
+    await a.evict(['Product:7']);
+    await arrived;
+    expect(await b.set('k', cacheEntry(['Product:7']), ticket)).toBe(false);
+    expect(b.stats().entries).toBe(0);
+    expect((await a.get('k')).entry).toBeUndefined();
+  });
+
+  it('a fresh local hit cannot be written back; a stale one reads Redis, so its refresh is stored', async () => {
+    const { a } = await pair();
+    const { ticket } = await a.get('k');
+    const stale = cacheEntry(['Product:7'], { createdAt: Date.now() - 2_000, maxAgeMs: 1_000, swrMs: 60_000 });
+    expect(await a.set('k', stale, ticket)).toBe(true);
+    expect(a.stats().entries).toBe(1);
+    const staleHit = a.get('k');
+    expect(staleHit).toBeInstanceOf(Promise);
+    const { entry, ticket: refreshTicket } = await staleHit;
+    expect(entry?.createdAt).toBe(stale.createdAt);
+    const fresh = cacheEntry(['Product:7']);
+    expect(await a.set('k', fresh, refreshTicket)).toBe(true);
+
+    const freshHit = a.get('k') as Lookup;
+    expect(freshHit.entry?.createdAt).toBe(fresh.createdAt);
+    expect(await a.set('k', cacheEntry(['Product:7']), freshHit.ticket)).toBe(false);
+  });
+
+  it("clear on A empties B's local tier too", async () => {
+    const { a, b } = await pair();
+    await fill(b, 'k', ['Product:7']);
+    const arrived = nextRemoteEviction(b);
+    await a.clear();
+    expect(await arrived).toEqual({ kind: 'clear' });
+    expect(b.stats().entries).toBe(0);
+    expect((await b.get('k')).entry).toBeUndefined();
+  });
+
+  it('subscription lost: the local tier is bypassed, a missed eviction cannot be served, and the tier is flushed on resubscribe', async () => {
+    const prefix = `shop${++prefixes}`;
+    // B's subscriber does not reconnect by itself, so the test decides how long it stays down.
+    const subscriber = new Redis({ host: server.host, port: server.port, retryStrategy: () => null });
+    subscriber.on('error', () => {});
+    cleanups.push(() => subscriber.disconnect());
+    const [{ store: a }, { store: b }] = await Promise.all([instance(prefix), instance(prefix, { subscriber })]);
+    await fill(b, 'k', ['Product:7']);
+    expect(b.get('k')).not.toBeInstanceOf(Promise);
+
+    const down = localTier(b, false);
+    expect(await server.command('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
+    await down;
+    await a.evict(['Product:7']); // B does not hear of this one
+
+    const bypass = b.get('k');
+    expect(bypass).toBeInstanceOf(Promise);
+    expect((await bypass).entry).toBeUndefined();
+    expect(b.stats().entries).toBe(1); // the stale copy is still there, unused
+    expect(await b.set('k2', cacheEntry(['Product:8']), (await b.get('k2')).ticket)).toBe(true);
+    expect(b.stats().entries).toBe(1); // not filled while off
+
+    const up = localTier(b, true);
+    await subscriber.connect();
+    await up;
+    expect(b.stats().entries).toBe(0);
+    expect((await b.get('k2')).entry).toBeDefined();
+    expect(b.get('k2')).not.toBeInstanceOf(Promise);
+  });
+
+  it('Redis killed: reads are quick misses that cannot store; after a restart on the same port the tier is flushed and caching resumes', async () => {
+    const prefix = `shop${++prefixes}`;
+    const [{ store: a }, { store: b, remote }] = await Promise.all([instance(prefix), instance(prefix)]);
+    await fill(b, 'k', ['Product:7']);
+
+    const down = localTier(b, false);
+    await server.kill();
+    await down;
+    const started = performance.now();
+    const lookup = await b.get('k');
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(lookup.entry).toBeUndefined();
+    expect(await b.set('k', cacheEntry(['Product:7']), lookup.ticket)).toBe(false);
+    await expect(a.evict(['Product:7'])).rejects.toThrow(/evict failed/);
+
+    const up = localTier(b, true);
+    const reconnected = whenReady(remote.redis);
+    await server.restart();
+    await Promise.all([up, reconnected]);
+    expect(b.stats().entries).toBe(0);
+    // The first script calls after a restart reload the scripts: polled, bounded, on a busy machine.
+    await waitUntil(
+      async () => b.set('k', cacheEntry(['Product:7']), (await b.get('k')).ticket),
+      'a set to succeed after the restart',
+    );
+    expect(b.get('k')).not.toBeInstanceOf(Promise);
+  });
+
+  it('close unsubscribes and quits the subscriber it created', async () => {
+    const { b, prefix } = await pair();
+    const channel = `${prefix}:evictions`;
+    expect(await server.command('PUBSUB', 'NUMSUB', channel)).toEqual([channel, 2]);
+    await b.close();
+    expect(b.localTierActive).toBe(false);
+    expect(await server.command('PUBSUB', 'NUMSUB', channel)).toEqual([channel, 1]);
+  });
+});

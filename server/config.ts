@@ -1,0 +1,111 @@
+import type { LogLevel } from 'graphql-yoga';
+import { loadCacheConfig, type CacheConfig } from './cache-config.ts';
+
+export interface ServerConfig {
+  /** 0 picks a free port (tests). @default 4000 */
+  port: number;
+  /** @default "0.0.0.0" */
+  host: string;
+  /** PostgreSQL connection URL; without it an embedded PGlite database is used. */
+  databaseUrl?: string;
+  /** Where PGlite keeps its files; in memory when absent. Only without `databaseUrl`. */
+  pgliteDataDir?: string;
+  /** @default "info" */
+  logLevel: LogLevel | 'silent';
+  /** How long a graceful close waits for in-flight requests before cutting connections. @default 10000 */
+  shutdownTimeoutMs: number;
+
+  /** The response cache: CACHE_ENABLED, REDIS_URL, REDIS_CLUSTER_NODES, CACHE_PURGE_TOKEN, … */
+  cache: CacheConfig;
+}
+
+export const defaultConfig = {
+  port: 4000,
+  host: '0.0.0.0',
+  logLevel: 'info',
+  shutdownTimeoutMs: 10_000,
+} as const satisfies Partial<ServerConfig>;
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the configuration once, at start-up. Throws one Error that lists every
+ * bad variable with the value it had, so a misconfigured deployment is fixed in one round.
+ * An empty variable counts as unset.
+ */
+export function loadConfig(env: Env = process.env): ServerConfig {
+  const problems: string[] = [];
+  const read = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+
+  const port = integerIn(read('PORT'), 0, 65_535, defaultConfig.port, 'PORT', problems);
+  const host = read('HOST') ?? defaultConfig.host;
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
+    problems.push(`expected DATABASE_URL to be a postgres:// or postgresql:// URL, got ${quote(redactPassword(databaseUrl))}`);
+  }
+  const pgliteDataDir = read('PGLITE_DATA_DIR');
+  if (pgliteDataDir !== undefined && databaseUrl !== undefined) {
+    problems.push(`expected PGLITE_DATA_DIR to be unset when DATABASE_URL is set, got ${quote(pgliteDataDir)}`);
+  }
+  const logLevel = oneOf(read('LOG_LEVEL'), LOG_LEVELS, defaultConfig.logLevel, 'LOG_LEVEL', problems);
+  const shutdownTimeoutMs = integerIn(
+    read('SHUTDOWN_TIMEOUT_MS'),
+    0,
+    3_600_000,
+    defaultConfig.shutdownTimeoutMs,
+    'SHUTDOWN_TIMEOUT_MS',
+    problems,
+  );
+
+  const cache = loadCacheConfig(env, problems);
+
+  if (problems.length > 0) {
+    throw new Error(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+  return {
+    port,
+    host,
+    ...(databaseUrl !== undefined && { databaseUrl }),
+    ...(pgliteDataDir !== undefined && { pgliteDataDir }),
+    logLevel,
+    shutdownTimeoutMs,
+    cache,
+  };
+}
+
+function integerIn(raw: string | undefined, min: number, max: number, fallback: number, name: string, problems: string[]) {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || value < min || value > max) {
+    problems.push(`expected ${name} to be an integer from ${min} to ${max}, got ${quote(raw)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function isPostgresUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  } catch {
+    return false;
+  }
+}
+
+/** Config errors end up in logs: never print a password. */
+function redactPassword(raw: string): string {
+  return raw.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+function oneOf<T extends string>(raw: string | undefined, options: readonly T[], fallback: T, name: string, problems: string[]): T {
+  if (raw === undefined) return fallback;
+  const option = options.find((candidate) => candidate === raw);
+  if (option === undefined) problems.push(`expected ${name} to be one of ${options.join(', ')}, got ${quote(raw)}`);
+  return option ?? fallback;
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GraphQLSchema } from 'graphql';
+import { createLogger, createSchema, createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
+import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext } from '../schema/index.ts';
+import { createCatalogRepository } from '../schema/data/catalog-repository.ts';
+import { openDatabase, type Database } from '../schema/data/database.ts';
+import { prepareDatabase } from '../schema/data/migrate.ts';
+import type { ServerConfig } from './config.ts';
+import { createCacheLayer } from './cache-setup.ts';
+import { createFastPath } from './fast-path.ts';
+import { useResponseCache } from '../plugins/use-response-cache.ts';
+import { usePurgeEndpoint } from '../plugins/use-purge-endpoint.ts';
+import type { ResponseCache } from '../plugins/response-cache.ts';
+import { userIdFromAuthorization } from '../schema/auth.ts';
+
+/** The directives the schema's cache hints use; defined by the cache layer. */
+const cacheDirectivesSDL = readFileSync(new URL('../plugins/cache-directives.graphql', import.meta.url), 'utf8');
+
+/** A plugin that reads the catalog context, or any context-agnostic yoga plugin. */
+export type CatalogPlugin = Plugin<CatalogContext> | Plugin;
+
+export interface CatalogServerOptions {
+  /** Appended after the server's own plugins; tests add spies here. @default [] */
+  plugins?: CatalogPlugin[];
+  /** Start PGlite from this data directory dump instead of initdb; tests start many servers. */
+  pgliteSnapshot?: Blob;
+}
+
+export interface CatalogServer {
+  yoga: ReturnType<typeof createCatalogYoga>;
+  /** The response cache; absent when CACHE_ENABLED=false. */
+  cache: ResponseCache | undefined;
+  httpServer: Server;
+  db: Database;
+  logger: YogaLogger;
+  /** Starts listening on the configured host and port (0: a free one). */
+  listen(): Promise<{ port: number; url: string }>;
+  /** Stops accepting, lets in-flight requests finish, then disposes plugins and closes the database. */
+  close(): Promise<void>;
+}
+
+export async function createCatalogServer(
+  config: ServerConfig,
+  { plugins = [], pgliteSnapshot }: CatalogServerOptions = {},
+): Promise<CatalogServer> {
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDataDir: config.pgliteDataDir,
+    pgliteSnapshot,
+    onIdleError: (error) => logger.error('idle database connection failed', error),
+  });
+  try {
+    const started = performance.now();
+    const { seeded, applied } = await prepareDatabase(db);
+    const elapsed = Math.round(performance.now() - started);
+    logger.debug(`${db.kind} ready in ${elapsed} ms: migrations applied [${applied.join(', ')}], seeded ${seeded}`);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+
+  const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesSDL, catalogTypeDefs], resolvers: catalogResolvers });
+  const cache = config.cache.enabled
+    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger })
+    : undefined;
+  const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, plugins });
+  // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
+  const httpServer = createServer(cache ? createFastPath({ cache, next: yoga, cors: CORS }) : yoga);
+  const responses = trackResponses(httpServer);
+  let closing: Promise<void> | undefined;
+
+  return {
+    yoga,
+    cache,
+    httpServer,
+    db,
+    logger,
+    listen: () => listen(httpServer, config.port, config.host),
+    close() {
+      closing ??= (async () => {
+        // Each step runs even when the one before failed: the database must not stay open
+        // because a plugin's dispose threw.
+        try {
+          if (httpServer.listening) {
+            responses.closeConnectionsWhenDone();
+            await closeGracefully(httpServer, config.shutdownTimeoutMs);
+          }
+        } finally {
+          try {
+            await yoga.dispose();
+            await cache?.close();
+          } finally {
+            await db.close();
+          }
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The demo's session: the user the bearer token names, from the header alone. */
+const catalogSession = (request: { headers: { get(name: string): string | null | undefined } }) =>
+  userIdFromAuthorization(request.headers.get('authorization'));
+
+/** Browsers may read the cache headers of cross-origin answers. */
+const CORS = { exposedHeaders: ['x-cache', 'x-cache-coalesced', 'age', 'etag', 'cache-control'] };
+
+function createCatalogYoga({
+  db,
+  logger,
+  schema,
+  cache,
+  purgeToken,
+  plugins,
+}: {
+  db: Database;
+  logger: YogaLogger;
+  schema: GraphQLSchema;
+  cache: ResponseCache | undefined;
+  purgeToken: string | undefined;
+  plugins: CatalogPlugin[];
+}) {
+  const services = { db, repository: createCatalogRepository(db) };
+  return createYoga({
+    schema,
+    context: (initial) => createCatalogContext(initial, services),
+    logging: logger,
+    graphqlEndpoint: '/graphql',
+    graphiql: true,
+    cors: CORS,
+    // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)
+    // come before these. The HTTP front (fast-path.ts) sits before all of yoga.
+    plugins: [
+      // Operators' purge endpoint (off without CACHE_PURGE_TOKEN).
+      ...(cache ? [usePurgeEndpoint(cache, { token: purgeToken })] : []),
+      // Answers hits that reach yoga, stores answers, evicts on mutations, sets cache headers.
+      ...(cache ? [useResponseCache(cache)] : []),
+      ...plugins,
+    ],
+  });
+}
+
+function listen(httpServer: Server, port: number, host: string): Promise<{ port: number; url: string }> {
+  return new Promise((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      const actualPort = (httpServer.address() as AddressInfo).port;
+      resolve({ port: actualPort, url: `http://${urlHost(host)}:${actualPort}/graphql` });
+    });
+  });
+}
+
+/** A wildcard address is not somewhere to browse to; an IPv6 literal needs brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Stops accepting connections and resolves once every open one has ended. Idle keep-alive
+ * connections are closed at once; responses still being produced are sent with
+ * `Connection: close`, so their connections end with them instead of idling until the
+ * keep-alive timeout. Whatever still runs after `timeoutMs` is cut off rather than holding
+ * the process forever.
+ */
+function closeGracefully(httpServer: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => httpServer.closeAllConnections(), timeoutMs);
+    httpServer.close((error) => {
+      clearTimeout(deadline);
+      if (error) reject(error);
+      else resolve();
+    });
+    httpServer.closeIdleConnections();
+  });
+}
+
+/** Tracks responses in flight so that a graceful close can ask them to end their connections. */
+function trackResponses(httpServer: Server) {
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const endConnectionAfter = (response: ServerResponse) => {
+    if (!response.headersSent) response.setHeader('connection', 'close');
+  };
+  httpServer.on('request', (_request, response: ServerResponse) => {
+    if (closing) endConnectionAfter(response);
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
+  });
+  return {
+    closeConnectionsWhenDone() {
+      closing = true;
+      inFlight.forEach(endConnectionAfter);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, loadConfig } from '../../server/config.ts';
+
+describe('loadConfig', () => {
+  it('has the defaults the README documents', () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      shutdownTimeoutMs: 10_000,
+    });
+    expect(loadConfig({})).toEqual(defaultConfig);
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: 'postgresql://app:secret@db.internal:5432/catalog',
+        LOG_LEVEL: 'debug',
+        SHUTDOWN_TIMEOUT_MS: '2500',
+      }),
+    ).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: 'postgresql://app:secret@db.internal:5432/catalog',
+      logLevel: 'debug',
+      shutdownTimeoutMs: 2500,
+    });
+    expect(loadConfig({ PGLITE_DATA_DIR: '.data/pglite' }).pgliteDataDir).toBe('.data/pglite');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' })).toEqual(defaultConfig);
+  });
+
+  it('lists every bad value in one error', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://db/catalog', LOG_LEVEL: 'loud', SHUTDOWN_TIMEOUT_MS: '-1' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      'Invalid configuration:',
+      '  - expected PORT to be an integer from 0 to 65535, got "abc"',
+      '  - expected DATABASE_URL to be a postgres:// or postgresql:// URL, got "mysql://db/catalog"',
+      '  - expected LOG_LEVEL to be one of debug, info, warn, error, silent, got "loud"',
+      '  - expected SHUTDOWN_TIMEOUT_MS to be an integer from 0 to 3600000, got "-1"',
+    ]);
+  });
+
+  it.each(['65536', '4000.5', ' 4000', '1e3', '-1'])('rejects PORT=%j', (port) => {
+    expect(() => loadConfig({ PORT: port })).toThrow(`expected PORT to be an integer from 0 to 65535, got ${JSON.stringify(port)}`);
+  });
+
+  it('never prints a database password', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'http://app:hunter2@db/catalog' })).toThrow(
+      'got "http://app:***@db/catalog"',
+    );
+  });
+
+  it('rejects PGLITE_DATA_DIR together with DATABASE_URL: one of them would be ignored', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/catalog', PGLITE_DATA_DIR: '.data/pglite' })).toThrow(
+      'expected PGLITE_DATA_DIR to be unset when DATABASE_URL is set, got ".data/pglite"',
+    );
+  });
+});

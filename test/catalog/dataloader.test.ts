@@ -1,0 +1,84 @@
+import { gql } from 'graphql-request';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, startCatalog, type TestCatalog } from '../helpers/catalog.ts';
+
+const productsWithEverything = gql`
+  query ($first: Int!) {
+    products(first: $first) {
+      id
+      category { id name }
+      reviews {
+        id
+        author { id name }
+        product { id name }
+      }
+    }
+  }
+`;
+
+type ProductsData = { products: { id: string; category: { id: string }; reviews: { author: { id: string } }[] }[] };
+
+describe.each(backends)('DataLoader batching on %s', (backend) => {
+  let catalog: TestCatalog;
+  beforeAll(async () => {
+    catalog = await startCatalog(backend);
+  });
+  afterAll(() => catalog?.close());
+
+  const statementsFor = async (query: string, variables?: Record<string, unknown>) => {
+    const { result, statements } = await catalog.countStatements(() => catalog.client.request<ProductsData>(query, variables));
+    return { data: result, statements: statements.map((statement) => statement.sql) };
+  };
+
+  it('loads 20 products with categories, reviews and review authors in 4 statements', async () => {
+    const { data, statements } = await statementsFor(productsWithEverything, { first: 20 });
+    expect(data.products).toHaveLength(20);
+    expect(data.products.flatMap((product) => product.reviews)).toHaveLength(100);
+    // products, then their categories, their reviews, and the reviews' authors: one each.
+    expect(statements).toHaveLength(4);
+    expect(statements.filter((sql) => sql.includes('FROM products'))).toHaveLength(1);
+    expect(statements.filter((sql) => sql.includes('FROM categories'))).toHaveLength(1);
+    expect(statements.filter((sql) => sql.includes('FROM reviews'))).toHaveLength(1);
+    expect(statements.filter((sql) => sql.includes('FROM users'))).toHaveLength(1);
+  });
+
+  it('runs as many statements for 100 products as for 1', async () => {
+    const one = await statementsFor(productsWithEverything, { first: 1 });
+    const hundred = await statementsFor(productsWithEverything, { first: 100 });
+    expect(hundred.data.products).toHaveLength(100);
+    expect(hundred.statements).toHaveLength(one.statements.length);
+  });
+
+  it('loads differing pages of products of many categories in one statement', async () => {
+    const { data, statements } = await statementsFor(gql`
+      {
+        categories {
+          id
+          products(first: 3) {
+            id
+            category { id }
+            reviews { author { id } }
+          }
+          later: products(first: 2, offset: 10) { id }
+        }
+      }
+    `);
+    expect(data).toMatchObject({ categories: expect.arrayContaining([{ id: '4', products: expect.any(Array), later: [{ id: '204' }, { id: '224' }] }]) });
+    // categories; the 40 pages; reviews; authors. Product.category is served from the
+    // categories already loaded.
+    expect(statements).toHaveLength(4);
+    expect(statements.filter((sql) => sql.includes('FROM products'))).toHaveLength(1);
+  });
+
+  it('loads a row asked for twice in one request once', async () => {
+    const { statements } = await statementsFor(gql`
+      {
+        a: product(id: "7") { name }
+        b: product(id: "7") { name }
+        c: node(id: "7") { id }
+        d: product(id: "8") { name }
+      }
+    `);
+    expect(statements).toHaveLength(1);
+  });
+});

@@ -39,8 +39,10 @@ export function ageSeconds(entry: CacheEntry, now: number): number {
 export function cacheHeaders(status: CacheStatus, answer: CacheableAnswer | undefined, now: number): Record<string, string> {
   if (!answer) return { 'cache-control': NO_STORE, 'x-cache': status };
   const { entry } = answer;
+  // A fresh answer is as old as it will ever be fresh for; a stored one counts down.
+  const maxAge = answer.fromCache ? remainingSeconds(entry, now) : Math.floor(entry.maxAgeMs / 1000);
   const headers: Record<string, string> = {
-    'cache-control': `max-age=${remainingSeconds(entry, now)}, ${entry.scope === 'PRIVATE' ? 'private' : 'public'}`,
+    'cache-control': `max-age=${maxAge}, ${entry.scope === 'PRIVATE' ? 'private' : 'public'}`,
     etag: entry.etag,
     'x-cache': status,
   };

@@ -74,6 +74,20 @@ const JSON_TYPE = 'application/json';
  * `application/json` when both match.
  */
 export function negotiateMediaType(accept: string | null | undefined): string | null {
+  const key = accept ?? '';
+  let type = negotiated.get(key);
+  if (type === undefined) {
+    type = negotiate(accept);
+    // Clients send a handful of distinct Accept headers; bound the memo anyway.
+    if (negotiated.size > 256) negotiated.clear();
+    negotiated.set(key, type);
+  }
+  return type;
+}
+
+const negotiated = new Map<string, string | null>();
+
+function negotiate(accept: string | null | undefined): string | null {
   const types = (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',');
   for (const item of types) {
     const [mediaType, ...params] = item.split(';');

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
+import { LRUCache } from 'lru-cache';
 
 /** The part of a request that session and key functions may read: method and headers. */
 export interface RequestLike {
@@ -34,8 +35,18 @@ export function hashKey(text: string): string {
   return createHash('sha1').update(text).digest('base64url');
 }
 
-export const defaultBuildCacheKey: BuildCacheKey = ({ documentHash, operationName, variables, session }) =>
-  hashKey(`${documentHash}\n${operationName}\n${variables}\n${session === null ? '-' : `s:${session}`}`);
+export const defaultBuildCacheKey: BuildCacheKey = ({ documentHash, operationName, variables, session }) => {
+  const preimage = `${documentHash}\n${operationName}\n${variables}\n${session === null ? '-' : `s:${session}`}`;
+  let key = hashedKeys.get(preimage);
+  if (key === undefined) {
+    key = hashKey(preimage);
+    hashedKeys.set(preimage, key);
+  }
+  return key;
+};
+
+// Hot keys repeat: remembering their hashes takes a hash off every hit.
+const hashedKeys = new LRUCache<string, string>({ maxSize: 8 * 1024 * 1024, sizeCalculation: (key, preimage) => preimage.length + key.length });
 
 /** Variables as JSON whose object keys are sorted, so `{a,b}` and `{b,a}` share a key. */
 export function stableVariables(variables: Record<string, unknown> | null | undefined): string {

@@ -204,23 +204,24 @@ export function createResponseCache({
   const pendingEvictions = new Set<string>();
   let retryTimer: NodeJS.Timeout | undefined;
 
+  function bypass(input: GraphQLRequestInput, mediaType: string | null, documentPlan?: DocumentPlan, operation?: OperationPlan): RequestState {
+    return { input, key: undefined, documentPlan, operation, session: null, readable: false, mediaType, status: 'BYPASS' };
+  }
+
   function begin(input: GraphQLRequestInput): RequestState {
     const { request, params } = input;
     const mediaType = negotiateMediaType(request.headers.get('accept'));
-    const bypass = (documentPlan?: DocumentPlan, operation?: OperationPlan): RequestState => ({
-      input, key: undefined, documentPlan, operation, session: null, readable: false, mediaType, status: 'BYPASS',
-    });
-    if (typeof params.query !== 'string' || (request.method !== 'GET' && request.method !== 'POST')) return bypass();
+    if (typeof params.query !== 'string' || (request.method !== 'GET' && request.method !== 'POST')) return bypass(input, mediaType);
     const operationName = params.operationName ?? null;
-    if (operationName !== null && typeof operationName !== 'string') return bypass();
+    if (operationName !== null && typeof operationName !== 'string') return bypass(input, mediaType);
     const documentPlan = planner.plan(params.query);
     const operation = documentPlan && planner.operation(documentPlan, operationName);
-    if (!documentPlan || !operation) return bypass(documentPlan ?? undefined);
-    if (operation.kind !== 'query' || (operation.introspection && !cacheIntrospection)) return bypass(documentPlan, operation);
+    if (!documentPlan || !operation) return bypass(input, mediaType, documentPlan ?? undefined);
+    if (operation.kind !== 'query' || (operation.introspection && !cacheIntrospection)) return bypass(input, mediaType, documentPlan, operation);
     const variables = readVariables(params.variables);
-    if (variables === undefined) return bypass(documentPlan, operation);
+    if (variables === undefined) return bypass(input, mediaType, documentPlan, operation);
     const sessionId = operation.privateScope ? (session(request) ?? null) : null;
-    if (operation.privateScope && sessionId === null) return bypass(documentPlan, operation);
+    if (operation.privateScope && sessionId === null) return bypass(input, mediaType, documentPlan, operation);
     const key = buildKey({ documentHash: documentPlan.hash, operationName: operationName ?? '', variables, session: sessionId, request });
     const cacheControl = request.headers.get('cache-control');
     const readable = !cacheControl || !/\bno-(cache|store)\b/i.test(cacheControl);

@@ -49,8 +49,9 @@ export function createFastPath({
       res.writeHead(response.status, headers).end();
       return;
     }
-    headers['content-length'] = String(Buffer.byteLength(response.body));
-    res.writeHead(response.status, headers).end(response.body);
+    const bytes = encoded(response.body);
+    headers['content-length'] = String(bytes.length);
+    res.writeHead(response.status, headers).end(bytes);
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: string) {
@@ -114,6 +115,24 @@ export function createFastPath({
       serve(req, res, { request, params: params as GraphQLRequestInput['params'] }, body);
     });
   };
+}
+
+// Hits send the same stored bodies again and again: encode each once. The memo holds at most
+// 1024 bodies (hot ones come back at once after it is dropped).
+let lastBody: string | undefined;
+let lastBytes: Buffer | undefined;
+const encodedBodies = new Map<string, Buffer>();
+function encoded(body: string): Buffer {
+  if (body === lastBody) return lastBytes!;
+  let bytes = encodedBodies.get(body);
+  if (bytes === undefined) {
+    bytes = Buffer.from(body, 'utf8');
+    if (encodedBodies.size >= 1024) encodedBodies.clear();
+    encodedBodies.set(body, bytes);
+  }
+  lastBody = body;
+  lastBytes = bytes;
+  return bytes;
 }
 
 function nodeRequestLike(req: IncomingMessage): RequestLike {

@@ -1,20 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, loadConfig } from '../../server/config.ts';
+import { defaultConfig, loadConfig, type ServerConfig } from '../../server/config.ts';
+
+/** The server's own settings; the cache settings have their own tests (test/cache/config.test.ts). */
+function serverSettings(env: Record<string, string>): Omit<ServerConfig, 'cache'> {
+  const { cache: _cache, ...settings } = loadConfig(env);
+  return settings;
+}
 
 describe('loadConfig', () => {
   it('has the defaults the README documents', () => {
-    expect(loadConfig({})).toEqual({
+    expect(serverSettings({})).toEqual({
       port: 4000,
       host: '0.0.0.0',
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
     });
-    expect(loadConfig({})).toEqual(defaultConfig);
+    expect(serverSettings({})).toEqual(defaultConfig);
   });
 
   it('reads every variable', () => {
     expect(
-      loadConfig({
+      serverSettings({
         PORT: '0',
         HOST: '127.0.0.1',
         DATABASE_URL: 'postgresql://app:secret@db.internal:5432/catalog',
@@ -32,7 +38,7 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' })).toEqual(defaultConfig);
+    expect(serverSettings({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' })).toEqual(defaultConfig);
   });
 
   it('lists every bad value in one error', () => {

@@ -26,29 +26,52 @@ export interface CacheableAnswer {
 
 export const NO_STORE = 'no-store';
 
-/** Seconds left before the entry goes stale (0 once it has). */
-export function remainingSeconds(entry: CacheEntry, now: number): number {
-  return Math.max(0, Math.floor((entry.createdAt + entry.maxAgeMs - now) / 1000));
+/**
+ * The max-age to announce: a fresh answer's whole maxAge, a stored one's counted down so that
+ * max-age plus `Age` is always the answer's lifetime.
+ */
+export function freshSeconds(entry: CacheEntry, now: number, fromCache: boolean): number {
+  return Math.max(0, Math.floor(entry.maxAgeMs / 1000) - (fromCache ? ageSeconds(entry, now) : 0));
 }
 
 export function ageSeconds(entry: CacheEntry, now: number): number {
   return Math.max(0, Math.floor((now - entry.createdAt) / 1000));
 }
 
-/** Headers for an answer: `status` says how it was served, `answer` whether it is cacheable. */
-export function cacheHeaders(status: CacheStatus, answer: CacheableAnswer | undefined, now: number): Record<string, string> {
+/**
+ * Headers for an answer: `status` says how it was served, `answer` whether it is cacheable.
+ * `vary` lists the request headers the answer depends on besides the body (the session's
+ * headers when it is keyed per session), so browser and proxy caches keep them apart too.
+ */
+export function cacheHeaders(
+  status: CacheStatus,
+  answer: CacheableAnswer | undefined,
+  now: number,
+  vary: readonly string[] = [],
+): Record<string, string> {
   if (!answer) return { 'cache-control': NO_STORE, 'x-cache': status };
   const { entry } = answer;
-  // A fresh answer is as old as it will ever be fresh for; a stored one counts down.
-  const maxAge = answer.fromCache ? remainingSeconds(entry, now) : Math.floor(entry.maxAgeMs / 1000);
+  const age = answer.fromCache ? ageSeconds(entry, now) : 0;
+  const maxAge = freshSeconds(entry, now, answer.fromCache);
   const headers: Record<string, string> = {
     'cache-control': `max-age=${maxAge}, ${entry.scope === 'PRIVATE' ? 'private' : 'public'}`,
     etag: entry.etag,
     'x-cache': status,
+    vary: ['Accept', ...vary].join(', '),
   };
-  if (answer.fromCache) headers.age = String(ageSeconds(entry, now));
+  if (answer.fromCache) headers.age = String(age);
   if (answer.coalesced) headers['x-cache-coalesced'] = '1';
   return headers;
+}
+
+/** Joins two `Vary` values without repeating a header name. */
+export function mergeVary(a: string | null | undefined, b: string | null | undefined): string {
+  const names = new Map<string, string>();
+  for (const name of `${a ?? ''},${b ?? ''}`.split(',')) {
+    const trimmed = name.trim();
+    if (trimmed) names.set(trimmed.toLowerCase(), trimmed);
+  }
+  return [...names.values()].join(', ');
 }
 
 /**

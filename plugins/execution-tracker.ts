@@ -27,6 +27,18 @@ import { planFieldHint, replacePolicy, restrictPolicy, type CacheHint, type Cach
 import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation, type TagIndex } from './cache-tags.ts';
 import { PROBE_PREFIX } from './document-plan.ts';
 
+const PREVIOUS_VERSION = Symbol.for('graphql-cache-layer.previousVersion');
+
+/**
+ * For mutation resolvers that change what an object's lists hang on (a product moved to
+ * another category): returns `current` carrying `previous`, the object as it was, so the
+ * cache also evicts the lists the object leaves, including pages that never contained it.
+ */
+export function withPreviousVersion<T extends object>(current: T, previous: object): T {
+  Object.defineProperty(current, PREVIOUS_VERSION, { value: previous, enumerable: false, configurable: true });
+  return current;
+}
+
 /** What one execution has learned so far. */
 export interface Tracker {
   readonly mutation: boolean;
@@ -195,6 +207,12 @@ function wrapResolver(
 
     if (tracker.mutation) {
       if (probedLists && typeof info.path.key === 'string' && info.path.key.startsWith(PROBE_PREFIX)) {
+        // The same relation on the object as it was: the lists it leaves.
+        const previous = (source as Record<symbol, unknown> | null)?.[PREVIOUS_VERSION];
+        if (previous) {
+          const before = new Promise((resolve) => resolve(original(previous, args, context, info)));
+          tracker.pending.push(before.then((value) => settleProbe(tracker, value)));
+        }
         return settle(original(source, args, context, info), (value) => settleProbe(tracker, value));
       }
       return settle(original(source, args, context, info), (value) => settleWrite(tracker, value, context, info));

@@ -13,7 +13,7 @@ import {
   cacheHeaders,
   etagMatches,
   negotiateMediaType,
-  remainingSeconds,
+  freshSeconds,
   withMetadata,
   type CacheOutcome,
   type CacheStatus,
@@ -57,6 +57,11 @@ export interface ResponseCacheOptions {
   hints?: HintConfig;
   /** Id field per object type. @default {} (every type with an `id` field uses it) */
   idFields?: Record<string, string>;
+  /**
+   * The request headers `session` reads: sent as `Vary` on answers keyed per session.
+   * @default ['Authorization']
+   */
+  sessionHeaders?: string[];
   /** Cache introspection queries. @default false */
   cacheIntrospection?: boolean;
   /** Add `extensions.responseCache = { status, ttl, scope }` to answers. @default false */
@@ -169,6 +174,7 @@ export function createResponseCache({
   schema,
   store = createMemoryStore(),
   session = () => null,
+  sessionHeaders = ['Authorization'],
   defaultMaxAge = 0,
   hints: hintConfig = {},
   idFields = {},
@@ -293,9 +299,9 @@ export function createResponseCache({
     const hit = result.kind === 'hit';
     state.status = hit ? 'HIT' : 'MISS';
     state.answer = { entry, fromCache: hit, coalesced: !hit };
-    const outcome: CacheOutcome = { status: state.status, ttl: remainingSeconds(entry, at), scope: entry.scope };
+    const outcome: CacheOutcome = { status: state.status, ttl: freshSeconds(entry, at, hit), scope: entry.scope };
     (hit ? onHit : onMiss)({ key: state.key!, outcome });
-    const headers = cacheHeaders(state.status, state.answer, at);
+    const headers = cacheHeaders(state.status, state.answer, at, varyOf(state));
     if (hit && etagMatches(state.input.request.headers.get('if-none-match'), entry.etag)) {
       return { status: 304, headers, body: null };
     }
@@ -407,7 +413,11 @@ export function createResponseCache({
   }
 
   function headersFor(state: RequestState | undefined): Record<string, string> {
-    return cacheHeaders(state?.status ?? 'BYPASS', state?.answer, now());
+    return cacheHeaders(state?.status ?? 'BYPASS', state?.answer, now(), state ? varyOf(state) : []);
+  }
+
+  function varyOf(state: RequestState): readonly string[] {
+    return state.session !== null || state.answer?.entry.scope === 'PRIVATE' ? sessionHeaders : [];
   }
 
   return {

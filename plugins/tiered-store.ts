@@ -29,7 +29,9 @@ export interface TieredStoreOptions {
    * A standalone ioredis client that receives evictions; the store subscribes it to
    * `remote.channel`. With a Cluster remote, pass a client connected to any node: PUBLISH
    * reaches every node. A client passed here stays the caller's (unsubscribed, not quit, on close).
-   * @default remote.redis.duplicate(), quit on close; required when remote.redis is a Cluster
+   * Give it `autoResubscribe: false`: the store re-subscribes by itself and handles a refusal,
+   * where ioredis's own re-subscription would leave an unhandled rejection.
+   * @default remote.redis.duplicate({ autoResubscribe: false }), quit on close; required when remote.redis is a Cluster
    */
   subscriber?: Redis;
   /**
@@ -78,7 +80,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       'createTieredStore: with a Redis Cluster remote, pass `subscriber`: a standalone ioredis client connected to any node of the cluster',
     );
   }
-  const { subscriber = (remote.redis as Redis).duplicate() } = options;
+  const { subscriber = (remote.redis as Redis).duplicate({ autoResubscribe: false }) } = options;
   const ownsSubscriber = options.subscriber === undefined;
   const { channel, origin } = remote;
 

@@ -7,6 +7,7 @@
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { PROBE_PREFIX } from './document-plan.ts';
+import { etagMatches, mergeVary } from './cache-http.ts';
 import type { GraphQLRequestInput, ResponseCache } from './response-cache.ts';
 
 export interface UseResponseCacheOptions {
@@ -75,7 +76,14 @@ export function useResponseCache(
           },
         };
       }
-      if (operation !== 'query' || !state || state.key === undefined) return undefined;
+      if (operation !== 'query' || !state || state.key === undefined) {
+        if (!cache.includeExtensionMetadata) return undefined;
+        return {
+          onExecuteDone({ result, setResult }) {
+            if (!isAsyncIterable(result)) setResult(withBypassMetadata(cache, result));
+          },
+        };
+      }
       const tracker = cache.track(context, false);
       return {
         async onExecuteDone({ result, setResult }) {
@@ -90,12 +98,24 @@ export function useResponseCache(
       };
     },
 
-    onResponse({ request, response }) {
+    onResponse({ request, response, setResponse, fetchAPI }) {
       const state = cache.stateOf(request);
       if (state) cache.release(state);
       const type = response.headers.get('content-type') ?? '';
       if (!type.includes('json')) return;
-      for (const [name, value] of Object.entries(cache.headersFor(state))) response.headers.set(name, value);
+      for (const [name, value] of Object.entries(cache.headersFor(state))) {
+        if (name === 'vary') response.headers.set(name, mergeVary(response.headers.get('vary'), value));
+        else response.headers.set(name, value);
+      }
+      // A request that executed (a miss, or no-cache as browsers send with If-None-Match) may
+      // still be answered 304 when the fresh answer is what the client already holds.
+      const entry = state?.answer?.entry;
+      if (response.status === 200 && entry && etagMatches(request.headers.get('if-none-match'), entry.etag)) {
+        const headers = new fetchAPI.Headers(response.headers);
+        headers.delete('content-length');
+        headers.delete('content-type');
+        setResponse(new fetchAPI.Response(null, { status: 304, headers }));
+      }
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Resolvers } from './generated/resolvers-types.ts';
 import { parseId } from './ids.ts';
 import { clearLoaders } from './loaders.ts';
 import { newProduct, pageArgs, productChanges, requireId, reviewInput } from './validation.ts';
+import { withPreviousVersion } from '../plugins/execution-tracker.ts';
 
 type CatalogRow = ProductRow | CategoryRow | ReviewRow | UserRow;
 
@@ -81,7 +82,8 @@ export const resolvers = {
       const update = await context.repository.updateProduct(productId, changes);
       if (update === null) throw notFound(`no product ${productId}`);
       afterMutation(context, update.after);
-      return update.after;
+      // The cache evicts the lists of the category the product leaves, not only the one it joins.
+      return withPreviousVersion(update.after, update.before);
     },
     async deleteProduct(_, { id }, context) {
       const productId = requireId(id, 'id');

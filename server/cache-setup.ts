@@ -57,7 +57,7 @@ function createStore(config: CacheConfig, logger: YogaLogger): CacheStore {
       redisOptions: boundedClient,
     });
     // PUBLISH reaches every node of a cluster: one plain connection to a seed hears them all.
-    if (config.memoryBytes > 0) subscriber = new Redis({ ...boundedClient, host: clusterNodes[0].host, port: clusterNodes[0].port });
+    if (config.memoryBytes > 0) subscriber = new Redis({ ...boundedClient, autoResubscribe: false, host: clusterNodes[0].host, port: clusterNodes[0].port });
   }
   client.on('error', (error) => onError(error, 'connection'));
   subscriber?.on('error', (error) => onError(error, 'subscriber'));

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse, RequestListener } from 'node:http
 import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
 import type { FrontResponse, GraphQLRequestInput, RequestState, ResponseCache } from '../plugins/response-cache.ts';
 import type { RequestLike } from '../plugins/cache-key.ts';
+import { mergeVary } from '../plugins/cache-http.ts';
 
 export interface FastPathOptions {
   cache: ResponseCache;
@@ -30,13 +31,15 @@ export function createFastPath({
   cors = {},
   maxBodyBytes = 1024 * 1024,
 }: FastPathOptions): RequestListener {
-  function pass(req: IncomingMessage & { body?: unknown }, res: ServerResponse, state: RequestState | undefined, body?: string) {
+  function pass(req: IncomingMessage & { body?: unknown }, res: ServerResponse, state: RequestState | undefined, body?: string | object) {
     if (state) {
       cache.attach(req, state);
       // A leader that never reaches the pipeline's end (client gone, handler crash) must not
       // leave its followers waiting.
       if (state.lead) res.once('close', () => cache.release(state));
     }
+    // Yoga's adapter takes a body that was already read from `req.body`: the parsed params when
+    // there are any (it would walk a string character by character), else the text.
     if (body !== undefined) req.body = body;
     next(req, res);
   }
@@ -44,7 +47,12 @@ export function createFastPath({
   function send(res: ServerResponse, request: RequestLike, response: FrontResponse) {
     const headers: Record<string, string> = response.headers;
     const corsHeaders = getCORSHeadersByRequestAndOptions(request as unknown as Request, cors);
-    if (corsHeaders) Object.assign(headers, corsHeaders);
+    if (corsHeaders) {
+      const vary = mergeVary(corsHeaders.Vary, headers.vary);
+      Object.assign(headers, corsHeaders);
+      delete headers.Vary;
+      if (vary) headers.vary = vary;
+    }
     if (response.body === null) {
       res.writeHead(response.status, headers).end();
       return;
@@ -54,7 +62,7 @@ export function createFastPath({
     res.writeHead(response.status, headers).end(bytes);
   }
 
-  function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: string) {
+  function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: object) {
     let state: RequestState;
     try {
       state = cache.begin(input);
@@ -105,14 +113,18 @@ export function createFastPath({
     req.once('error', () => res.destroy());
     req.once('end', () => {
       const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      // A chunked body declares no length: the limit is checked on what arrived.
+      if (size > maxBodyBytes) return pass(req, res, undefined, body);
       let params: unknown;
       try {
         params = JSON.parse(body);
       } catch {
         return pass(req, res, undefined, body);
       }
-      if (params === null || typeof params !== 'object' || Array.isArray(params)) return pass(req, res, undefined, body);
-      serve(req, res, { request, params: params as GraphQLRequestInput['params'] }, body);
+      if (params === null || typeof params !== 'object' || Array.isArray(params) || Object.keys(params).length === 0) {
+        return pass(req, res, undefined, body);
+      }
+      serve(req, res, { request, params: params as GraphQLRequestInput['params'] }, params);
     });
   };
 }

@@ -107,12 +107,23 @@ describe('ETag and If-None-Match', () => {
     expect(fresh.headers.get('etag')).not.toBe(old.headers.get('etag'));
   });
 
-  it('answers 200 to a validator sent with a request the cache does not serve', async () => {
+  it('executes a no-cache request with a validator, and answers 304 when the fresh answer is unchanged', async () => {
     const lib = createCachedLibrary();
     const etag = (await lib.request(BOOK)).headers.get('etag')!;
+    const before = lib.calls.book;
+    const forced = await lib.request(BOOK, { headers: { 'if-none-match': etag, 'cache-control': 'no-cache' } });
+    expect(lib.calls.book).toBe(before + 1);
+    expect(forced.status).toBe(304);
+    expect(forced.text).toBe('');
+  });
+
+  it('answers 200 with the new data to a no-cache request whose validator is out of date', async () => {
+    const lib = createCachedLibrary();
+    const etag = (await lib.request(BOOK)).headers.get('etag')!;
+    lib.books.get(1)!.title = 'Changed behind the cache';
     const forced = await lib.request(BOOK, { headers: { 'if-none-match': etag, 'cache-control': 'no-cache' } });
     expect(forced.status).toBe(200);
-    expect(forced.json.data.book.title).toBe('Book 1');
+    expect(forced.json.data.book.title).toBe('Changed behind the cache');
   });
 });
 

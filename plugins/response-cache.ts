@@ -465,8 +465,15 @@ export function createResponseCache({
   };
 }
 
+// A front that reuses one parsed params object for identical bodies gets the stable JSON once.
+const stableByObject = new WeakMap<object, string>();
+
 /** Variables as stable JSON, or undefined when they are not an object (the pipeline rejects them). */
 function readVariables(raw: unknown): string | undefined {
+  if (raw !== null && typeof raw === 'object') {
+    const known = stableByObject.get(raw);
+    if (known !== undefined) return known;
+  }
   let variables = raw;
   if (typeof variables === 'string') {
     if (variables === '') return '{}';
@@ -478,7 +485,9 @@ function readVariables(raw: unknown): string | undefined {
   }
   if (variables === undefined || variables === null) return '{}';
   if (typeof variables !== 'object' || Array.isArray(variables)) return undefined;
-  return stableVariables(variables as Record<string, unknown>);
+  const stable = stableVariables(variables as Record<string, unknown>);
+  if (variables === raw) stableByObject.set(variables as object, stable);
+  return stable;
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {

@@ -34,6 +34,11 @@ export function useResponseCache(
           headers,
           body: JSON.stringify(params),
         });
+        // `handle` is yoga's inner handler, after the request hooks: plan and ticket the replay
+        // here, as `onRequest` would (no-cache: it takes a ticket and never reads an entry).
+        const state = cache.begin({ request: replay, params });
+        await cache.lookup(state);
+        cache.attach(replay, state);
         const response = await yoga.handle(replay, { waitUntil: (work: Promise<unknown> | void) => void work?.catch(() => {}) });
         await response.arrayBuffer();
       });

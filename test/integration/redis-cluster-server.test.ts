@@ -8,6 +8,7 @@ import type { TieredStore } from '../../plugins/tiered-store.ts';
 import { createThrowawayDatabase, startCatalog, type TestCatalog, type ThrowawayDatabase } from '../helpers/catalog.ts';
 import { postGraphQL } from '../helpers/processes.ts';
 import { startRedisCluster, waitUntil, type RedisClusterHandle } from '../helpers/redis.ts';
+import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
 
 const PRODUCT = 'query ($id: ID!) { product(id: $id) { id name } }';
 const UPDATE_NAME = 'mutation ($id: ID!, $name: String!) { updateProduct(id: $id, input: { name: $name }) { id name } }';
@@ -17,13 +18,11 @@ type ProductData = { product: { id: string; name: string } | null };
 let cluster: RedisClusterHandle;
 let prefixes = 0;
 const cleanups: (() => unknown)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
+const rejections = watchUnhandledRejections();
+const unhandled = rejections.reasons;
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
+  rejections.start();
   cluster = await startRedisCluster(3);
 });
 afterEach(async () => {
@@ -31,7 +30,7 @@ afterEach(async () => {
   expect(unhandled.splice(0), 'unhandled rejections').toEqual([]);
 });
 afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
+  rejections.stop();
   await cluster?.stop();
 });
 

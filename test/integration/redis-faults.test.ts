@@ -12,6 +12,7 @@ import type { TieredStore } from '../../plugins/tiered-store.ts';
 import { createThrowawayDatabase, startCatalog, type TestCatalog, type ThrowawayDatabase } from '../helpers/catalog.ts';
 import { crashSigns, createInstanceDatabases, postGraphQL, startServerProcess, type GraphQLAnswer } from '../helpers/processes.ts';
 import { startRedis, waitUntil, type RedisServer } from '../helpers/redis.ts';
+import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
 
 const PRODUCT = 'query ($id: ID!) { product(id: $id) { id name } }';
 const UPDATE_NAME = 'mutation ($id: ID!, $name: String!) { updateProduct(id: $id, input: { name: $name }) { id name } }';
@@ -36,13 +37,11 @@ const MODES: { mode: string; env: Record<string, string>; tiered: boolean }[] = 
 let redis: RedisServer;
 let prefixes = 0;
 const cleanups: (() => unknown)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
+const rejections = watchUnhandledRejections();
+const unhandled = rejections.reasons;
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
+  rejections.start();
   redis = await startRedis();
 });
 afterEach(async () => {
@@ -55,7 +54,7 @@ afterEach(async () => {
   expect(unhandled.splice(0), 'unhandled rejections').toEqual([]);
 });
 afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
+  rejections.stop();
   await redis?.stop();
 });
 

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, type RedisStore, type RedisStoreOperation } from '../../plugins/redis-store.ts';
 import { startRedis, waitUntil, whenReady, type RedisServer } from '../helpers/redis.ts';
 import { cacheEntry } from './entry.ts';
+import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
 
 const COMMAND_TIMEOUT_MS = 150;
 /** Deadline plus scheduling slack on a busy 2-core machine: far below any reconnect or pause. */
@@ -10,13 +11,11 @@ const ANSWER_WITHIN_MS = COMMAND_TIMEOUT_MS + 350;
 
 let server: RedisServer;
 const cleanups: (() => unknown)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
+const rejections = watchUnhandledRejections();
+const unhandled = rejections.reasons;
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
+  rejections.start();
   server = await startRedis();
 });
 afterEach(async () => {
@@ -27,7 +26,7 @@ afterEach(async () => {
   if ((await server.command('PING').catch(() => undefined)) !== 'PONG') await server.restart();
 });
 afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
+  rejections.stop();
   await server?.stop();
 });
 

@@ -1,0 +1,46 @@
+/** The cache variables: the defaults the README states, and start-up errors that show the bad value. */
+import { describe, it, expect } from 'vitest';
+import { loadConfig } from '../../server/config.ts';
+
+describe('cache configuration', () => {
+  it('has the defaults the README documents', () => {
+    expect(loadConfig({}).cache).toEqual({
+      enabled: true,
+      redisKeyPrefix: 'gcl',
+      memoryBytes: 64 * 1024 * 1024,
+      includeExtensionMetadata: false,
+    });
+  });
+
+  it('turns metadata on in development, and lets CACHE_METADATA decide either way', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).cache.includeExtensionMetadata).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', CACHE_METADATA: 'false' }).cache.includeExtensionMetadata).toBe(false);
+    expect(loadConfig({ CACHE_METADATA: 'true' }).cache.includeExtensionMetadata).toBe(true);
+  });
+
+  it('reads Redis, a cluster, the prefix, the tier size and the purge token', () => {
+    const single = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6390', REDIS_KEY_PREFIX: 'shop', CACHE_MEMORY_BYTES: '0', CACHE_PURGE_TOKEN: 'a-long-enough-token' });
+    expect(single.cache).toMatchObject({ redis: { url: 'redis://127.0.0.1:6390' }, redisKeyPrefix: 'shop', memoryBytes: 0, purgeToken: 'a-long-enough-token' });
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' });
+    expect(cluster.cache.redis).toEqual({ clusterNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] });
+    expect(loadConfig({ CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
+  });
+
+  it.each([
+    [{ REDIS_URL: 'localhost:6379' }, 'expected REDIS_URL to be a redis:// or rediss:// URL, got "localhost:6379"'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' }, 'expected only one of REDIS_URL and REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'node-a' }, 'expected REDIS_CLUSTER_NODES to be comma-separated host:port pairs, got "node-a"'],
+    [{ CACHE_MEMORY_BYTES: '0' }, 'expected CACHE_MEMORY_BYTES above 0 without Redis'],
+    [{ CACHE_MEMORY_BYTES: '64MB' }, 'expected CACHE_MEMORY_BYTES to be a whole number of bytes, got "64MB"'],
+    [{ CACHE_PURGE_TOKEN: 'short' }, 'expected CACHE_PURGE_TOKEN to be at least 16 characters'],
+    [{ CACHE_ENABLED: 'yes' }, 'expected CACHE_ENABLED to be true or false, got "yes"'],
+    [{ REDIS_KEY_PREFIX: '{gcl}' }, 'expected REDIS_KEY_PREFIX to be 1 to 64 letters'],
+  ])('refuses %o at start-up', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never prints a Redis password in an error', () => {
+    expect(() => loadConfig({ REDIS_URL: 'http://user:secret@cache:6379' })).toThrow('http://user:***@cache:6379');
+    expect(() => loadConfig({ REDIS_URL: 'http://user:secret@cache:6379' })).not.toThrow('secret');
+  });
+});

@@ -309,12 +309,17 @@ export function createResponseCache({
     return { status: 200, headers, body: includeExtensionMetadata ? withMetadata(entry.body, outcome) : entry.body };
   }
 
-  function release(state: RequestState) {
+  /** Ends a leader's turn: followers get `entry`, or execute themselves when it is null. */
+  function settleLead(state: RequestState, entry: CacheEntry | null) {
     const lead = state.lead;
     if (!lead) return;
     state.lead = undefined;
     if (inflight.get(state.key!) === lead) inflight.delete(state.key!);
-    lead.settle(null);
+    lead.settle(entry);
+  }
+
+  function release(state: RequestState) {
+    settleLead(state, null);
   }
 
   async function completeQuery(state: RequestState | undefined, tracker: Tracker, result: ExecutionResult) {
@@ -370,12 +375,7 @@ export function createResponseCache({
     }
     // Followers may share the answer only when the store accepted it: a refusal means an
     // eviction happened since this execution began, and a follower may have arrived after it.
-    const lead = state.lead;
-    if (lead) {
-      state.lead = undefined;
-      if (inflight.get(state.key!) === lead) inflight.delete(state.key!);
-      lead.settle(stored ? entry : null);
-    }
+    settleLead(state, stored ? entry : null);
     return includeExtensionMetadata
       ? withMetadata(body, { status: state.status, ttl: maxAge, scope: entry.scope })
       : body;

@@ -54,14 +54,35 @@ export function cacheHeaders(
   const age = answer.fromCache ? ageSeconds(entry, now) : 0;
   const maxAge = freshSeconds(entry, now, answer.fromCache);
   const headers: Record<string, string> = {
-    'cache-control': `max-age=${maxAge}, ${entry.scope === 'PRIVATE' ? 'private' : 'public'}`,
+    'cache-control': cacheControlValue(maxAge, entry.scope),
     etag: entry.etag,
     'x-cache': status,
-    vary: ['Accept', ...vary].join(', '),
+    vary: varyValue(vary),
   };
   if (answer.fromCache) headers.age = String(age);
   if (answer.coalesced) headers['x-cache-coalesced'] = '1';
   return headers;
+}
+
+// Hits repeat the same few header values: build each string once.
+const cacheControlValues = new Map<number, string>();
+function cacheControlValue(maxAge: number, scope: CacheScope): string {
+  const slot = scope === 'PRIVATE' ? -1 - maxAge : maxAge;
+  let value = cacheControlValues.get(slot);
+  if (value === undefined) {
+    value = `max-age=${maxAge}, ${scope === 'PRIVATE' ? 'private' : 'public'}`;
+    if (cacheControlValues.size >= 4096) cacheControlValues.clear();
+    cacheControlValues.set(slot, value);
+  }
+  return value;
+}
+
+const varyValues = new WeakMap<readonly string[], string>();
+function varyValue(vary: readonly string[]): string {
+  if (vary.length === 0) return 'Accept';
+  let value = varyValues.get(vary);
+  if (value === undefined) varyValues.set(vary, (value = ['Accept', ...vary].join(', ')));
+  return value;
 }
 
 /** Joins two `Vary` values without repeating a header name. */

@@ -96,6 +96,19 @@ export interface FrontResponse {
   body: string | null;
 }
 
+/** What a request's GraphQL params determine, whatever its headers. */
+interface Prepared {
+  operationName: string;
+  /** Absent when the text does not parse. */
+  documentPlan: DocumentPlan | undefined;
+  /** Absent when the text has no such operation. */
+  operation: OperationPlan | undefined;
+  /** Stable JSON; absent when the variables are not an object. */
+  variables: string | undefined;
+  /** The default key without a session, once computed. */
+  sharedKey: string | undefined;
+}
+
 interface Lead {
   promise: Promise<CacheEntry | null>;
   settle(entry: CacheEntry | null): void;
@@ -214,21 +227,52 @@ export function createResponseCache({
     return { input, key: undefined, documentPlan, operation, session: null, readable: false, mediaType, status: 'BYPASS' };
   }
 
+  // A front that parses each distinct body once hands the same frozen params object to every
+  // request with that body: what follows from the params alone (plan, operation, variables and,
+  // for the default key, the shared key) is worked out once per object.
+  const preparedParams = new WeakMap<object, Prepared>();
+  const keyDependsOnParamsAlone = buildKey === defaultBuildCacheKey;
+
+  function prepare(params: GraphQLRequestInput['params']): Prepared | undefined {
+    const memoised = Object.isFrozen(params);
+    if (memoised) {
+      const known = preparedParams.get(params);
+      if (known !== undefined) return known;
+    }
+    if (typeof params.query !== 'string') return undefined;
+    const operationName = params.operationName ?? null;
+    if (operationName !== null && typeof operationName !== 'string') return undefined;
+    const documentPlan = planner.plan(params.query) ?? undefined;
+    const operation = documentPlan && planner.operation(documentPlan, operationName);
+    const prepared: Prepared = {
+      operationName: operationName ?? '',
+      documentPlan,
+      operation,
+      variables: documentPlan && operation ? readVariables(params.variables) : undefined,
+      sharedKey: undefined,
+    };
+    if (memoised) preparedParams.set(params, prepared);
+    return prepared;
+  }
+
   function begin(input: GraphQLRequestInput): RequestState {
     const { request, params } = input;
     const mediaType = negotiateMediaType(request.headers.get('accept'));
-    if (typeof params.query !== 'string' || (request.method !== 'GET' && request.method !== 'POST')) return bypass(input, mediaType);
-    const operationName = params.operationName ?? null;
-    if (operationName !== null && typeof operationName !== 'string') return bypass(input, mediaType);
-    const documentPlan = planner.plan(params.query);
-    const operation = documentPlan && planner.operation(documentPlan, operationName);
-    if (!documentPlan || !operation) return bypass(input, mediaType, documentPlan ?? undefined);
+    if (request.method !== 'GET' && request.method !== 'POST') return bypass(input, mediaType);
+    const prepared = prepare(params);
+    if (prepared === undefined) return bypass(input, mediaType);
+    const { documentPlan, operation, variables } = prepared;
+    if (!documentPlan || !operation) return bypass(input, mediaType, documentPlan);
     if (operation.kind !== 'query' || (operation.introspection && !cacheIntrospection)) return bypass(input, mediaType, documentPlan, operation);
-    const variables = readVariables(params.variables);
     if (variables === undefined) return bypass(input, mediaType, documentPlan, operation);
+    // Read at every request: a dynamic hint may turn an operation private at run time.
     const sessionId = operation.privateScope ? (session(request) ?? null) : null;
     if (operation.privateScope && sessionId === null) return bypass(input, mediaType, documentPlan, operation);
-    const key = buildKey({ documentHash: documentPlan.hash, operationName: operationName ?? '', variables, session: sessionId, request });
+    let key = sessionId === null && keyDependsOnParamsAlone ? prepared.sharedKey : undefined;
+    if (key === undefined) {
+      key = buildKey({ documentHash: documentPlan.hash, operationName: prepared.operationName, variables, session: sessionId, request });
+      if (sessionId === null && keyDependsOnParamsAlone) prepared.sharedKey = key;
+    }
     const cacheControl = request.headers.get('cache-control');
     const readable = !cacheControl || !/\bno-(cache|store)\b/i.test(cacheControl);
     return { input, key, documentPlan, operation, session: sessionId, readable, mediaType, status: 'BYPASS' };
@@ -299,14 +343,17 @@ export function createResponseCache({
     const hit = result.kind === 'hit';
     state.status = hit ? 'HIT' : 'MISS';
     state.answer = { entry, fromCache: hit, coalesced: !hit };
-    const outcome: CacheOutcome = { status: state.status, ttl: freshSeconds(entry, at, hit), scope: entry.scope };
-    (hit ? onHit : onMiss)({ key: state.key!, outcome });
+    const notify = hit ? onHit : onMiss;
+    // Built only when someone reads it: a hit is the hot path.
+    const outcome: CacheOutcome | undefined =
+      notify !== noop || includeExtensionMetadata ? { status: state.status, ttl: freshSeconds(entry, at, hit), scope: entry.scope } : undefined;
+    if (notify !== noop) notify({ key: state.key!, outcome: outcome! });
     const headers = cacheHeaders(state.status, state.answer, at, varyOf(state));
     if (hit && etagMatches(state.input.request.headers.get('if-none-match'), entry.etag)) {
       return { status: 304, headers, body: null };
     }
     headers['content-type'] = state.mediaType ?? 'application/json; charset=utf-8';
-    return { status: 200, headers, body: includeExtensionMetadata ? withMetadata(entry.body, outcome) : entry.body };
+    return { status: 200, headers, body: outcome && includeExtensionMetadata ? withMetadata(entry.body, outcome) : entry.body };
   }
 
   /** Ends a leader's turn: followers get `entry`, or execute themselves when it is null. */

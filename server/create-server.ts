@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { createLogger, createSchema, createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
@@ -68,8 +68,11 @@ export async function createCatalogServer(
     : undefined;
   const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, plugins });
   // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
-  const httpServer = createServer(cache ? createFastPath({ cache, next: yoga, cors: CORS }) : yoga);
-  const responses = trackResponses(httpServer);
+  const responses = trackResponses();
+  const pipeline = responses.tracked(yoga);
+  const httpServer = createServer(
+    cache ? createFastPath({ cache, next: pipeline, cors: CORS, connectionClose: responses.closing }) : pipeline,
+  );
   let closing: Promise<void> | undefined;
 
   return {
@@ -180,19 +183,30 @@ function closeGracefully(httpServer: Server, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Tracks responses in flight so that a graceful close can ask them to end their connections. */
-function trackResponses(httpServer: Server) {
+/**
+ * Tracks the pipeline's responses in flight, so that a graceful close can ask them to end their
+ * connections. The HTTP front answers hits itself and asks `closing` instead: a hit is sent in
+ * the turn its body arrives, so tracking it would cost every hit and gain nothing.
+ */
+function trackResponses() {
   const inFlight = new Set<ServerResponse>();
   let closing = false;
   const endConnectionAfter = (response: ServerResponse) => {
     if (!response.headersSent) response.setHeader('connection', 'close');
   };
-  httpServer.on('request', (_request, response: ServerResponse) => {
-    if (closing) endConnectionAfter(response);
-    inFlight.add(response);
-    response.once('close', () => inFlight.delete(response));
-  });
+  function forget(this: ServerResponse) {
+    inFlight.delete(this);
+  }
   return {
+    tracked(listener: RequestListener): RequestListener {
+      return (request, response) => {
+        if (closing) endConnectionAfter(response);
+        inFlight.add(response);
+        response.on('close', forget);
+        listener(request, response);
+      };
+    },
+    closing: () => closing,
     closeConnectionsWhenDone() {
       closing = true;
       inFlight.forEach(endConnectionAfter);

@@ -6,9 +6,9 @@
  * Everything else goes on to yoga with the body already read and the lookup's outcome
  * attached, so a miss is looked up exactly once.
  */
-import type { IncomingMessage, ServerResponse, RequestListener } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse, RequestListener } from 'node:http';
 import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
-import type { FrontResponse, GraphQLRequestInput, RequestState, ResponseCache } from '../plugins/response-cache.ts';
+import type { FrontResponse, GraphQLRequestInput, LookupResult, RequestState, ResponseCache } from '../plugins/response-cache.ts';
 import type { RequestLike } from '../plugins/cache-key.ts';
 import { mergeVary } from '../plugins/cache-http.ts';
 
@@ -22,6 +22,11 @@ export interface FastPathOptions {
   cors?: CORSOptions;
   /** Bodies larger than this go to yoga unread by the front. @default 1 MiB */
   maxBodyBytes?: number;
+  /**
+   * Whether the server is shutting down: hits are then sent with `Connection: close`, like the
+   * pipeline's answers, so their connections end with them. @default () => false
+   */
+  connectionClose?: () => boolean;
 }
 
 export function createFastPath({
@@ -30,7 +35,10 @@ export function createFastPath({
   graphqlEndpoint = '/graphql',
   cors = {},
   maxBodyBytes = 1024 * 1024,
+  connectionClose = () => false,
 }: FastPathOptions): RequestListener {
+  // No closures are made per request on the hit path: each costs an allocation, and under tsx
+  // each named one also a `defineProperty` for its name.
   function pass(req: IncomingMessage & { body?: unknown }, res: ServerResponse, state: RequestState | undefined, body?: string | object) {
     if (state) {
       cache.attach(req, state);
@@ -53,13 +61,19 @@ export function createFastPath({
       delete headers.Vary;
       if (vary) headers.vary = vary;
     }
+    if (connectionClose()) headers.connection = 'close';
     if (response.body === null) {
       res.writeHead(response.status, headers).end();
       return;
     }
-    const bytes = encoded(response.body);
-    headers['content-length'] = String(bytes.length);
-    res.writeHead(response.status, headers).end(bytes);
+    headers['content-length'] = byteLength(response.body);
+    // A string body goes out in one write with the head; a Buffer would take a second.
+    res.writeHead(response.status, headers).end(response.body, 'utf8');
+  }
+
+  function answer(req: IncomingMessage, res: ServerResponse, state: RequestState, body: object | undefined, result: LookupResult) {
+    if (result.kind === 'hit' || result.kind === 'coalesced') send(res, state.input.request, cache.respond(state, result));
+    else pass(req, res, state, body);
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: object) {
@@ -75,12 +89,34 @@ export function createFastPath({
       return;
     }
     const found = cache.lookup(state);
-    const finish = (result: Awaited<typeof found>) => {
-      if (result.kind === 'hit' || result.kind === 'coalesced') send(res, input.request, cache.respond(state, result));
-      else pass(req, res, state, body);
-    };
-    if ('then' in found) found.then(finish, () => pass(req, res, state, body));
-    else finish(found);
+    if ('then' in found) {
+      found.then(
+        (result) => answer(req, res, state, body, result),
+        () => pass(req, res, state, body),
+      );
+    } else answer(req, res, state, body, found);
+  }
+
+  function onBody(req: IncomingMessage, res: ServerResponse, chunks: Buffer[], size: number) {
+    const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+    // A chunked body declares no length: the limit is checked on what arrived.
+    if (size > maxBodyBytes) return pass(req, res, undefined, body);
+    let params: unknown = parsedBodies.get(body);
+    if (params === undefined) {
+      try {
+        params = JSON.parse(body);
+      } catch {
+        return pass(req, res, undefined, body);
+      }
+      if (params === null || typeof params !== 'object' || Array.isArray(params) || Object.keys(params).length === 0) {
+        return pass(req, res, undefined, body);
+      }
+      // Nothing downstream mutates params, so identical bodies may share one parsed object
+      // (and the key work memoised on it).
+      if (parsedBodies.size >= 1024) parsedBodies.clear();
+      parsedBodies.set(body, Object.freeze(params) as object);
+    }
+    serve(req, res, { request: new NodeRequest(req), params: params as GraphQLRequestInput['params'] }, params as object);
   }
 
   return function fastPath(req, res) {
@@ -88,7 +124,6 @@ export function createFastPath({
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     if (path !== graphqlEndpoint) return next(req, res);
-    const request = nodeRequestLike(req);
 
     if (req.method === 'GET') {
       if (queryAt === -1) return next(req, res);
@@ -96,7 +131,7 @@ export function createFastPath({
       const query = search.get('query');
       if (query === null) return next(req, res);
       return serve(req, res, {
-        request,
+        request: new NodeRequest(req),
         params: { query, operationName: search.get('operationName'), variables: search.get('variables') ?? undefined },
       });
     }
@@ -106,69 +141,57 @@ export function createFastPath({
     if (declared > maxBodyBytes) return next(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
+    // An aborted upload never ends: node destroys the request and its socket, and nothing is sent.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       chunks.push(chunk);
     });
-    req.once('error', () => res.destroy());
-    req.once('end', () => {
-      const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      // A chunked body declares no length: the limit is checked on what arrived.
-      if (size > maxBodyBytes) return pass(req, res, undefined, body);
-      let params: unknown = parsedBodies.get(body);
-      if (params === undefined) {
-        try {
-          params = JSON.parse(body);
-        } catch {
-          return pass(req, res, undefined, body);
-        }
-        if (params === null || typeof params !== 'object' || Array.isArray(params) || Object.keys(params).length === 0) {
-          return pass(req, res, undefined, body);
-        }
-        // Nothing downstream mutates params, so identical bodies may share one parsed object
-        // (and the key work memoised on it).
-        if (parsedBodies.size >= 1024) parsedBodies.clear();
-        parsedBodies.set(body, Object.freeze(params) as object);
-      }
-      serve(req, res, { request, params: params as GraphQLRequestInput['params'] }, params as object);
-    });
+    req.on('end', () => onBody(req, res, chunks, size));
   };
 }
 
-// Hits send the same stored bodies again and again: encode each once. The memo holds at most
+// Hits send the same stored bodies again and again: measure each once. The memo holds at most
 // 1024 bodies (hot ones come back at once after it is dropped).
 let lastBody: string | undefined;
-let lastBytes: Buffer | undefined;
-const encodedBodies = new Map<string, Buffer>();
-function encoded(body: string): Buffer {
-  if (body === lastBody) return lastBytes!;
-  let bytes = encodedBodies.get(body);
-  if (bytes === undefined) {
-    bytes = Buffer.from(body, 'utf8');
-    if (encodedBodies.size >= 1024) encodedBodies.clear();
-    encodedBodies.set(body, bytes);
+let lastLength = '';
+const bodyLengths = new Map<string, string>();
+function byteLength(body: string): string {
+  if (body === lastBody) return lastLength;
+  let length = bodyLengths.get(body);
+  if (length === undefined) {
+    length = String(Buffer.byteLength(body, 'utf8'));
+    if (bodyLengths.size >= 1024) bodyLengths.clear();
+    bodyLengths.set(body, length);
   }
   lastBody = body;
-  lastBytes = bytes;
-  return bytes;
+  lastLength = length;
+  return length;
 }
 
 // Hot queries arrive as the same bytes again and again: parse each distinct body once.
 const parsedBodies = new Map<string, object>();
 
-function nodeRequestLike(req: IncomingMessage): RequestLike {
-  return {
-    method: req.method ?? 'GET',
-    headers: {
-      get(name: string) {
-        const value = req.headers[name.toLowerCase()];
-        return Array.isArray(value) ? value.join(', ') : value;
-      },
-      forEach(callback) {
-        for (const [name, value] of Object.entries(req.headers)) {
-          if (value !== undefined) callback(Array.isArray(value) ? value.join(', ') : value, name);
-        }
-      },
-    },
-  };
+/** The request as the cache's session and key functions see it, read from node's headers on demand. */
+class NodeRequest implements RequestLike {
+  readonly method: string;
+  readonly headers: NodeHeaders;
+  constructor(req: IncomingMessage) {
+    this.method = req.method ?? 'GET';
+    this.headers = new NodeHeaders(req.headers);
+  }
+}
+
+class NodeHeaders {
+  constructor(private readonly raw: IncomingHttpHeaders) {}
+
+  get(name: string): string | undefined {
+    const value = this.raw[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const [name, value] of Object.entries(this.raw)) {
+      if (value !== undefined) callback(Array.isArray(value) ? value.join(', ') : value, name);
+    }
+  }
 }

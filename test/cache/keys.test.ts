@@ -3,7 +3,7 @@
  * the entry; layout, comments, variable key order and `extensions` do not.
  */
 import { describe, expect, it } from 'vitest';
-import { createCachedLibrary } from '../helpers/in-process.ts';
+import { createCachedLibrary, listenWithFront } from '../helpers/in-process.ts';
 import { defaultBuildCacheKey, type BuildCacheKey, type CacheKeyInput } from '../../plugins/cache-key.ts';
 
 const BOOK_TITLE = '{ book(id: "1") { title } }';
@@ -79,6 +79,23 @@ describe('cache keys', () => {
     const enAgain = await lib.request(BOOK_TITLE, { headers: { 'accept-language': 'en' } });
     expect([en.xcache, fr.xcache, enAgain.xcache]).toEqual(['MISS', 'MISS', 'HIT']);
     expect(lib.calls.book).toBe(2);
+  });
+
+  it('calls a buildKey option for every request through the HTTP front, whose identical bodies share parsed params', async () => {
+    const buildKey: BuildCacheKey = (input) =>
+      `${defaultBuildCacheKey(input)}|${input.request.headers.get('accept-language') ?? ''}`;
+    const lib = createCachedLibrary({ buildKey });
+    const front = await listenWithFront(lib);
+    try {
+      const en = await front.request(BOOK_TITLE, { headers: { 'accept-language': 'en' } });
+      const fr = await front.request(BOOK_TITLE, { headers: { 'accept-language': 'fr' } });
+      const frAgain = await front.request(BOOK_TITLE, { headers: { 'accept-language': 'fr' } });
+      const enAgain = await front.request(BOOK_TITLE, { headers: { 'accept-language': 'en' } });
+      expect([en.xcache, fr.xcache, frAgain.xcache, enAgain.xcache]).toEqual(['MISS', 'MISS', 'HIT', 'HIT']);
+      expect(lib.calls.book).toBe(2);
+    } finally {
+      await front.close();
+    }
   });
 
   it('lets a buildKey option replace the key entirely', async () => {

@@ -4,7 +4,7 @@
  * actually resolved, so aliases, fragments and abstract types cannot hide a PRIVATE field.
  */
 import { describe, expect, it } from 'vitest';
-import { bearer, createArrivalCounter, createCachedLibrary } from '../helpers/in-process.ts';
+import { bearer, createArrivalCounter, createCachedLibrary, listenWithFront } from '../helpers/in-process.ts';
 
 describe('PUBLIC answers', () => {
   it('envelop#2181: PUBLIC data keyed per session: one entry serves every session and anonymous requests', async () => {
@@ -140,6 +140,24 @@ describe('dynamic PRIVATE hints', () => {
     expect([a.xcache, aAgain.xcache, b.xcache, anonymous.xcache]).toEqual(['MISS', 'HIT', 'MISS', 'BYPASS']);
     expect(anonymous.headers.get('cache-control')).toBe('no-store');
     expect(lib.calls.dynamic).toBe(3);
+  });
+
+  it('keys a dynamically PRIVATE operation per session through the HTTP front too', async () => {
+    // The front hands identical bodies one frozen params object and works out their key once;
+    // that must not outlive the operation turning PRIVATE at run time.
+    const lib = createCachedLibrary();
+    const front = await listenWithFront(lib);
+    try {
+      const a = await front.request(DYNAMIC, { headers: bearer('A') });
+      const aAgain = await front.request(DYNAMIC, { headers: bearer('A') });
+      const b = await front.request(DYNAMIC, { headers: bearer('B') });
+      const anonymous = await front.request(DYNAMIC);
+      expect([a.xcache, aAgain.xcache, b.xcache, anonymous.xcache]).toEqual(['MISS', 'HIT', 'MISS', 'BYPASS']);
+      expect(b.headers.get('cache-control')).toBe('max-age=50, private');
+      expect(lib.calls.dynamic).toBe(3);
+    } finally {
+      await front.close();
+    }
   });
 
   it('does not store a dynamically PRIVATE answer produced for an anonymous request', async () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gql, GraphQLClient } from 'graphql-request';
 import type { Plugin } from 'graphql-yoga';
@@ -54,6 +55,34 @@ describe('graceful close', () => {
     expect(response.headers.get('connection')).toBe('close');
     await closing;
     await expect(catalog.server.db.query('SELECT 1')).rejects.toThrow();
+  });
+
+  it('ends the connection of a cache hit the HTTP front answers while closing', async () => {
+    const catalog = await startCatalog('pglite');
+    const body = JSON.stringify({ query: '{ product(id: "7") { name } }' });
+    const post = () => fetch(catalog.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await post();
+    expect((await post()).headers.get('x-cache')).toBe('HIT');
+
+    // The request's head arrives before the close, its body after: the front answers the hit then.
+    const request = httpRequest(catalog.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+    });
+    const answered = new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', reject);
+    });
+    const arrived = once(catalog.server.httpServer, 'request');
+    request.write(body.slice(0, 10));
+    await arrived;
+    const closing = catalog.close();
+    request.end(body.slice(10));
+    const response = await answered;
+    const text = (await response.toArray()).join('');
+    expect([response.headers['x-cache'], JSON.parse(text)]).toEqual(['HIT', { data: { product: { name: 'Classic Tent' } } }]);
+    expect(response.headers.connection).toBe('close');
+    await closing;
   });
 
   it('closes the database when closed before it ever listened, and may be closed twice', async () => {

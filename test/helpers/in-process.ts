@@ -4,7 +4,10 @@
  */
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
-import { createResponseCache, type ResponseCacheOptions } from '../../plugins/response-cache.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createResponseCache, type ResponseCache, type ResponseCacheOptions } from '../../plugins/response-cache.ts';
+import { createFastPath } from '../../server/fast-path.ts';
 import { useResponseCache } from '../../plugins/use-response-cache.ts';
 import { createMemoryStore, type MemoryStoreOptions } from '../../plugins/memory-store.ts';
 import { defaultBuildCacheKey, type BuildCacheKey } from '../../plugins/cache-key.ts';
@@ -87,25 +90,32 @@ export function createCachedSchema(schema: GraphQLSchema, options: Partial<Respo
   const spy: PipelineSpy = { parse: 0, validate: 0, context: 0, execute: 0 };
   const yoga = createYoga({ schema, plugins: [useResponseCache(cache), spyPlugin(spy)], logging: false, maskedErrors: true });
 
-  async function request(
-    query: string,
-    {
-      variables,
-      headers = {},
-      method = 'POST',
-      operationName,
-      extensions,
-    }: { variables?: object; headers?: Record<string, string>; method?: 'GET' | 'POST'; operationName?: string; extensions?: object } = {},
-  ) {
+  const request = requester(async (url, init = {}) => yoga.fetch(url, init));
+  return { clock, store, cache, yoga, spy, request };
+}
+
+type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+export interface HarnessRequest {
+  variables?: object;
+  headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  operationName?: string;
+  extensions?: object;
+}
+
+/** Sends GraphQL requests to `http://cache.test/graphql` through `send`. */
+function requester(send: Fetch) {
+  return async function request(query: string, { variables, headers = {}, method = 'POST', operationName, extensions }: HarnessRequest = {}) {
     let response: Response;
     if (method === 'GET') {
       const search = new URLSearchParams({ query });
       if (variables) search.set('variables', JSON.stringify(variables));
       if (operationName) search.set('operationName', operationName);
       if (extensions) search.set('extensions', JSON.stringify(extensions));
-      response = await yoga.fetch(`http://cache.test/graphql?${search}`, { headers });
+      response = await send(`http://cache.test/graphql?${search}`, { headers });
     } else {
-      response = await yoga.fetch('http://cache.test/graphql', {
+      response = await send('http://cache.test/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables, operationName, extensions }),
@@ -113,8 +123,25 @@ export function createCachedSchema(schema: GraphQLSchema, options: Partial<Respo
     }
     const text = await response.text();
     return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined, xcache: response.headers.get('x-cache') };
-  }
-  return { clock, store, cache, yoga, spy, request };
+  };
+}
+
+/**
+ * The harness's yoga behind the node HTTP front (server/fast-path.ts) on a loopback port: the
+ * path where requests with identical bodies share one parsed, frozen params object.
+ */
+export async function listenWithFront(harness: { cache: ResponseCache; yoga: ReturnType<typeof createYoga> }) {
+  const server = createServer(createFastPath({ cache: harness.cache, next: harness.yoga }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    request: requester((url, init) => fetch(url.replace('http://cache.test', base), init)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** Headers that sign a request in as `token` (the harness's session is the bearer token). */

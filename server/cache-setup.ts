@@ -7,7 +7,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { GraphQLSchema } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { createMemoryStore } from '../plugins/memory-store.ts';
-import { createRedisStore, DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from '../plugins/redis-store.ts';
+import { boundedRedisOptions, createRedisStore } from '../plugins/redis-store.ts';
 import { createTieredStore } from '../plugins/tiered-store.ts';
 import { createResponseCache, type ResponseCache } from '../plugins/response-cache.ts';
 import type { RequestLike } from '../plugins/cache-key.ts';
@@ -21,14 +21,6 @@ export interface CacheLayerOptions {
   session: (request: RequestLike) => string | null;
   logger: YogaLogger;
 }
-
-/** ioredis settings that bound every command: a slow or absent Redis costs a miss, not a hang. */
-const boundedClient = {
-  commandTimeout: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
-  maxRetriesPerRequest: 1,
-  enableOfflineQueue: false,
-  retryStrategy: (attempt: number) => Math.min(100 * attempt, 1000),
-} as const;
 
 export function createCacheLayer({ config, schema, session, logger }: CacheLayerOptions): ResponseCache {
   return createResponseCache({
@@ -45,19 +37,21 @@ function createStore(config: CacheConfig, logger: YogaLogger): CacheStore {
 
   const onError = (error: unknown, operation?: string) =>
     logger.warn(`response cache: Redis ${operation ?? 'pub/sub'} failed; answering without it`, (error as Error)?.message ?? error);
+  const bounded = boundedRedisOptions();
   let client: Redis | Cluster;
   let subscriber: Redis | undefined;
   if ('url' in config.redis) {
-    client = new Redis(config.redis.url, boundedClient);
+    client = new Redis(config.redis.url, bounded);
   } else {
     const { clusterNodes } = config.redis;
     client = new Cluster(clusterNodes, {
       enableOfflineQueue: false,
-      clusterRetryStrategy: boundedClient.retryStrategy,
-      redisOptions: boundedClient,
+      enableAutoPipelining: bounded.enableAutoPipelining,
+      clusterRetryStrategy: bounded.retryStrategy,
+      redisOptions: bounded,
     });
     // PUBLISH reaches every node of a cluster: one plain connection to a seed hears them all.
-    if (config.memoryBytes > 0) subscriber = new Redis({ ...boundedClient, autoResubscribe: false, host: clusterNodes[0].host, port: clusterNodes[0].port });
+    if (config.memoryBytes > 0) subscriber = new Redis({ ...bounded, autoResubscribe: false, host: clusterNodes[0].host, port: clusterNodes[0].port });
   }
   client.on('error', (error) => onError(error, 'connection'));
   subscriber?.on('error', (error) => onError(error, 'subscriber'));

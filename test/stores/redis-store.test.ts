@@ -51,6 +51,26 @@ describe('redis store', () => {
     expect((await store.get('k')).entry).toEqual(entry);
   });
 
+  it('sends the reads asked for in one turn as one pipeline, each answered with its own entry', async () => {
+    const store = await openStore();
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    for (const key of keys) {
+      const entry = cacheEntry([`Product:${key}`], { body: `{"data":{"key":"${key}"}}` });
+      expect(await store.set(key, entry, (await store.get(key)).ticket)).toBe(true);
+    }
+    // Redis counts the read events on its client sockets; the admin connection adds its own.
+    const readEvents = async () => Number(/total_reads_processed:(\d+)/.exec(String(await server.command('INFO', 'stats')))?.[1]);
+    const adminOnly = -(await readEvents()) + (await readEvents());
+
+    const before = await readEvents();
+    const lookups = await Promise.all([...keys, 'absent'].map((key) => store.get(key)));
+    const storeReads = (await readEvents()) - before - adminOnly;
+
+    expect(lookups.map((lookup) => lookup.entry?.body ?? null)).toEqual([...keys.map((key) => `{"data":{"key":"${key}"}}`), null]);
+    expect(new Set(lookups.map((lookup) => lookup.ticket.epoch)).size).toBe(1);
+    expect(storeReads, '21 reads arrived in far fewer socket reads').toBeLessThanOrEqual(3);
+  });
+
   it('stores an entry for the time left until createdAt + maxAgeMs + swrMs', async () => {
     const store = await openStore();
     const entry = cacheEntry(['Product:7'], { createdAt: Date.now() - 10_000, maxAgeMs: 30_000, swrMs: 20_000 });

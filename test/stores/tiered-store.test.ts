@@ -123,11 +123,14 @@ describe('tiered store', () => {
     const prefix = `shop${++prefixes}`;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let readAnswered!: () => void;
+    const remoteRead = new Promise<void>((resolve) => (readAnswered = resolve));
     // B's Redis reads complete, then wait at the gate: the broadcast lands between read and fill.
     const wrapRemote = (remote: RedisStore): RedisStore => ({
       ...remote,
       get: async (key) => {
         const lookup = await remote.get(key);
+        readAnswered();
         await gate;
         return lookup;
       },
@@ -136,6 +139,7 @@ describe('tiered store', () => {
     await fill(a, 'k', ['Product:7']);
 
     const read = b.get('k');
+    await remoteRead;
     const arrived = nextRemoteEviction(b);
     await a.evict(['Product:7']);
     await arrived;

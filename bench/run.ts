@@ -22,10 +22,13 @@
  *
  * Env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50).
  */
+import { once } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchMemoryEviction, benchRedisEviction, type EvictionResult } from './eviction.ts';
+import { MEMORY_BOUND_KEYS, type MemoryBoundResult } from './memory-bound.ts';
+import type { CacheStats } from '../plugins/response-cache.ts';
 import {
   HIT_BODY,
   HIT_ID,
@@ -94,8 +97,18 @@ function tsx(name: string, file: string, env: NodeJS.ProcessEnv): Child {
   return spawnChild(name, process.execPath, ['--import', 'tsx', file], env, root);
 }
 
+/** Opens our servers' operator endpoints, for `GET /cache/stats`. */
+const OPERATOR_TOKEN = 'bench-operator-token-0123456789';
+
 function ours(name: string, port: number, extra: NodeJS.ProcessEnv): Child {
-  return tsx(name, 'bench/servers/ours.ts', { ...baseEnv(), PORT: String(port), HOST, SHUTDOWN_TIMEOUT_MS: '1000', ...extra });
+  return tsx(name, 'bench/servers/ours.ts', {
+    ...baseEnv(),
+    PORT: String(port),
+    HOST,
+    SHUTDOWN_TIMEOUT_MS: '1000',
+    CACHE_PURGE_TOKEN: OPERATOR_TOKEN,
+    ...extra,
+  });
 }
 
 const ALL: ScenarioName[] = ['hit', 'miss', 'mixed'];
@@ -311,6 +324,7 @@ async function missScenario(servers: Running[]): Promise<number> {
   let slowest = Infinity;
   for (const server of servers) {
     const warm = await run({ url: server.url, pid: server.child.pid, seconds, connections, body: missBody, firstIndex: MISS_WARMUP_FIRST_INDEX });
+    server.result.missKeysSent = warm.requests;
     if (warm.bodiesBuilt > MISS_KEYS - MISS_WARMUP_FIRST_INDEX) warn(`${server.spec.id} miss warm-up: ${warm.bodiesBuilt} requests, so it reused keys`);
     slowest = Math.min(slowest, warm.requests / warm.elapsedSeconds);
   }
@@ -341,8 +355,44 @@ async function missScenario(servers: Running[]): Promise<number> {
       );
     }
   }
-  for (const server of servers) record(server, 'miss', summarise(runs.get(server) ?? []));
+  for (const server of servers) {
+    const result = summarise(runs.get(server) ?? []);
+    record(server, 'miss', result);
+    server.result.missKeysSent = (server.result.missKeysSent ?? 0) + result.requests;
+    await recordTier(server);
+  }
   return total;
+}
+
+/** Our servers' in-process tier and RSS after the miss runs, from `GET /cache/stats` and /proc. */
+async function recordTier(server: Running): Promise<void> {
+  server.result.rssAfterMissBytes = memory(server.child.pid).rssBytes;
+  if (!server.spec.expectsXCacheHit) return;
+  const response = await fetch(new URL('/cache/stats', server.url), {
+    headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (response.status !== 200) {
+    warn(`${server.spec.id}: GET /cache/stats answered ${response.status}`);
+    return;
+  }
+  const { local } = (await response.json()) as CacheStats;
+  server.result.tierAfterMiss = local;
+  const tier = local === null ? 'no in-process tier' : `in-process tier ${mib(local.bytes)} of its ${mib(local.maxBytes)} bound, ${local.entries.toLocaleString('en-US')} entries`;
+  console.log(`  ${server.spec.label.padEnd(LABEL_WIDTH)} after ${server.result.missKeysSent} distinct misses: ${tier}; RSS ${mib(server.result.rssAfterMissBytes)}`);
+  if (local !== null && local.bytes > local.maxBytes) warn(`${server.spec.id}: its in-process tier holds ${local.bytes} bytes, over its bound of ${local.maxBytes}`);
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** The default memory store alone, given 100k distinct answers, in a process of its own (memory-bound.ts). */
+async function memoryBound(): Promise<MemoryBoundResult> {
+  const child = spawnChild('memory-bound', process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/memory-bound.ts'], baseEnv(), root);
+  const [code] = (await once(child.process, 'exit')) as [number | null];
+  const line = child.output().trim().split('\n').pop() ?? '';
+  if (code !== 0) throw new Error(`memory-bound exited with ${code}: ${child.output()}`);
+  await child.stop();
+  return JSON.parse(line) as MemoryBoundResult;
 }
 
 /** The mixed scenario: one run of BENCH_SECONDS per server (its mutations change the data, so no rounds). */
@@ -482,6 +532,14 @@ async function main(): Promise<void> {
   for (const server of all) server.result.peakRssBytes = memory(server.child.pid).peakRssBytes;
   await Promise.all(all.map((server) => server.child.stop()));
 
+  console.log(`\nmemory bound: the default memory store given ${MEMORY_BOUND_KEYS.toLocaleString('en-US')} distinct answers, in a process of its own`);
+  const bound = await memoryBound();
+  console.log(
+    `  offered ${mib(bound.offeredBytes)}; holds ${bound.entries.toLocaleString('en-US')} entries, ${mib(bound.bytes)} of its ${mib(bound.maxBytes)} bound; ` +
+      `heap grew ${mib(bound.heapGrowthBytes)}; RSS ${mib(bound.rssBytes)}`,
+  );
+  if (bound.bytes > bound.maxBytes) warn(`the memory store holds ${bound.bytes} bytes, over its bound of ${bound.maxBytes}`);
+
   console.log('\neviction cost, 100k cached answers, evict([\'Product:n\']) on 9 different products');
   const eviction: EvictionResult[] = [];
   const memoryEviction = await benchMemoryEviction();
@@ -524,6 +582,7 @@ async function main(): Promise<void> {
     ratios,
     targets,
     eviction,
+    memoryBound: bound,
     warnings,
   };
 

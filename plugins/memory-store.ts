@@ -11,6 +11,7 @@ import {
   type CacheStore,
   type Lookup,
   type ReadTicket,
+  type StoreStats,
 } from './store.ts';
 
 /** 64 MiB: the default byte budget of one memory store. */
@@ -35,17 +36,6 @@ export interface MemoryStoreOptions {
    * @default Date.now
    */
   now?: () => number;
-}
-
-export interface StoreStats {
-  /** Entries held, including expired ones not yet dropped. */
-  entries: number;
-  /** Estimated bytes held (see `maxBytes`). */
-  bytes: number;
-  /** Tags indexed, each with at least one entry. */
-  tags: number;
-  /** Tag tombstones held. */
-  tombstones: number;
 }
 
 /** A store whose every operation is synchronous; `get` never returns a promise. */
@@ -220,7 +210,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     close: clear,
 
     stats() {
-      return { entries: lru.size, bytes: lru.calculatedSize, tags: index.size, tombstones: tombstones.size };
+      return { entries: lru.size, bytes: lru.calculatedSize, maxBytes, tags: index.size, tombstones: tombstones.size };
     },
   };
 }

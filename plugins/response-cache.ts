@@ -20,7 +20,7 @@ import {
   type CacheableAnswer,
 } from './cache-http.ts';
 import { createMemoryStore } from './memory-store.ts';
-import type { CacheEntry, CacheScope, CacheStore, MaybePromise, ReadTicket } from './store.ts';
+import type { CacheEntry, CacheScope, CacheStore, MaybePromise, ReadTicket, StoreStats } from './store.ts';
 
 /** The GraphQL request as a front read it: method and headers, and the GraphQL params. */
 export interface GraphQLRequestInput {
@@ -177,7 +177,22 @@ export interface ResponseCache {
   setRevalidator(revalidate: (input: GraphQLRequestInput) => Promise<void>): void;
   /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
   readonly degraded: boolean;
+  /** Counts since start-up, and the in-process store's size when there is one. */
+  stats(): CacheStats;
   close(): Promise<void>;
+}
+
+export interface CacheStats {
+  /** Answers served from the cache (stale ones inside their `swr` window included). */
+  hits: number;
+  /** Answers looked up, not found, executed and sent as `MISS`. */
+  misses: number;
+  /** Misses answered with another identical request's execution. */
+  coalesced: number;
+  /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
+  degraded: boolean;
+  /** The in-process store or tier; null when answers live only outside the process (Redis). */
+  local: StoreStats | null;
 }
 
 const silentLogger: CacheLogger = { warn() {}, error() {} };
@@ -222,6 +237,7 @@ export function createResponseCache({
   // serving stale data.
   const pendingEvictions = new Set<string>();
   let retryTimer: NodeJS.Timeout | undefined;
+  const counts = { hits: 0, misses: 0, coalesced: 0 };
 
   function bypass(input: GraphQLRequestInput, mediaType: string | null, documentPlan?: DocumentPlan, operation?: OperationPlan): RequestState {
     return { input, key: undefined, documentPlan, operation, session: null, readable: false, mediaType, status: 'BYPASS' };
@@ -341,6 +357,8 @@ export function createResponseCache({
     const at = now();
     const { entry } = result;
     const hit = result.kind === 'hit';
+    if (hit) counts.hits++;
+    else counts.coalesced++;
     state.status = hit ? 'HIT' : 'MISS';
     state.answer = { entry, fromCache: hit, coalesced: !hit };
     const notify = hit ? onHit : onMiss;
@@ -411,7 +429,10 @@ export function createResponseCache({
     };
     state.answer = { entry, fromCache: false };
     state.status = state.readable ? 'MISS' : 'BYPASS';
-    if (state.readable) onMiss({ key, outcome: { status: 'MISS', ttl: maxAge, scope: entry.scope } });
+    if (state.readable) {
+      counts.misses++;
+      onMiss({ key, outcome: { status: 'MISS', ttl: maxAge, scope: entry.scope } });
+    }
     let stored = false;
     if (state.ticket && pendingEvictions.size === 0) {
       try {
@@ -505,6 +526,7 @@ export function createResponseCache({
     get degraded() {
       return pendingEvictions.size > 0;
     },
+    stats: () => ({ ...counts, degraded: pendingEvictions.size > 0, local: store.stats?.() ?? null }),
     async close() {
       if (retryTimer) clearTimeout(retryTimer);
       await store.close();

@@ -72,6 +72,22 @@ export interface CacheStore {
   clear(): MaybePromise<void>;
   /** Releases connections and timers. */
   close(): MaybePromise<void>;
+  /** What an in-process store (or tier) holds now; absent for stores that hold nothing in process. */
+  stats?(): StoreStats;
+}
+
+/** The size of an in-process store. */
+export interface StoreStats {
+  /** Entries held, including expired ones not yet dropped. */
+  entries: number;
+  /** Estimated bytes held: two per character of key, body, ETag and tags, plus overheads. */
+  bytes: number;
+  /** The byte bound `bytes` never exceeds. */
+  maxBytes: number;
+  /** Tags indexed, each with at least one entry. */
+  tags: number;
+  /** Tag tombstones held. */
+  tombstones: number;
 }
 
 /** How long tombstones are kept by default: reads slower than this are never stored. */

@@ -13,8 +13,8 @@
  * resolves and in the other local tiers one message later.
  */
 import type { Redis } from 'ioredis';
-import type { CacheEntry, CacheStore, Lookup, ReadTicket } from './store.ts';
-import type { MemoryStore, StoreStats } from './memory-store.ts';
+import type { CacheEntry, CacheStore, Lookup, ReadTicket, StoreStats } from './store.ts';
+import type { MemoryStore } from './memory-store.ts';
 import { withDeadline, type EvictionMessage, type RedisStore } from './redis-store.ts';
 
 export interface TieredStoreOptions {

@@ -12,6 +12,7 @@ import { createCacheLayer } from './cache-setup.ts';
 import { createFastPath } from './fast-path.ts';
 import { useResponseCache } from '../plugins/use-response-cache.ts';
 import { usePurgeEndpoint } from '../plugins/use-purge-endpoint.ts';
+import { useStatsEndpoint } from '../plugins/use-stats-endpoint.ts';
 import type { ResponseCache } from '../plugins/response-cache.ts';
 import { userIdFromAuthorization } from '../schema/auth.ts';
 
@@ -138,8 +139,8 @@ function createCatalogYoga({
     // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)
     // come before these. The HTTP front (fast-path.ts) sits before all of yoga.
     plugins: [
-      // Operators' purge endpoint (off without CACHE_PURGE_TOKEN).
-      ...(cache ? [usePurgeEndpoint(cache, { token: purgeToken })] : []),
+      // Operators' purge and stats endpoints (off without CACHE_PURGE_TOKEN).
+      ...(cache ? [usePurgeEndpoint(cache, { token: purgeToken }), useStatsEndpoint(cache, { token: purgeToken })] : []),
       // Answers hits that reach yoga, stores answers, evicts on mutations, sets cache headers.
       ...(cache ? [useResponseCache(cache)] : []),
       ...plugins,

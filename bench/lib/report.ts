@@ -3,6 +3,8 @@
  * README), and a hand-written SVG bar chart of hit throughput.
  */
 import type { EvictionResult } from '../eviction.ts';
+import type { MemoryBoundResult } from '../memory-bound.ts';
+import type { StoreStats } from '../../plugins/store.ts';
 import type { LoadResult, ScenarioName } from './load.ts';
 
 export type ServerId = 'raw' | 'yoga-plugin' | 'ours-disabled' | 'ours-memory' | 'ours-redis';
@@ -26,6 +28,12 @@ export interface ServerResult {
   /** VmRSS right after the hit runs (which follow the miss runs), and VmHWM (peak) at the end of all runs. */
   rssAfterHitBytes?: number;
   peakRssBytes?: number;
+  /** Distinct miss keys answered, warm-up included. */
+  missKeysSent?: number;
+  /** VmRSS right after the miss runs. */
+  rssAfterMissBytes?: number;
+  /** Ours: the in-process tier after the miss runs (null: none, answers live in Redis). */
+  tierAfterMiss?: StoreStats | null;
   scenarios: Partial<Record<ScenarioName, LoadResult>>;
 }
 
@@ -73,6 +81,7 @@ export interface BenchResults {
   };
   targets: Target[];
   eviction: EvictionResult[];
+  memoryBound?: MemoryBoundResult;
   warnings: string[];
 }
 
@@ -83,6 +92,7 @@ const fixed = (n: number | undefined, digits: number) =>
   n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : `${fixed(n, n < 10 ? 2 : 1)} ms`);
 const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '–' : `${Math.round(bytes / 2 ** 20)} MB`);
+const mib = (bytes: number) => `${fixed(bytes / 2 ** 20, 1)} MiB`;
 const ratio = (n: number | undefined) => (n === undefined ? '–' : fixed(n, 2));
 
 export function describeMachine(machine: Machine): string {
@@ -139,6 +149,28 @@ export function renderMarkdown(results: BenchResults): string {
         : `${fixed(e.medianMicros / 1000, 2)} ms (${fixed(e.minMicros / 1000, 2)}–${fixed(e.maxMicros / 1000, 2)})`;
       const name = e.store === 'memory' ? 'memory store' : 'Redis store (one Lua script, one round trip)';
       lines.push(`| ${name} | ${int(e.entries)} | ${int(e.entriesPerEvictedTag)} | ${value} | ${fixed(e.fillMs / 1000, 1)} s |`);
+    }
+  }
+  const tiers = results.servers.filter((server) => server.tierAfterMiss !== undefined);
+  if (tiers.length > 0 || results.memoryBound) {
+    lines.push('');
+    lines.push('| memory | answers offered | entries held | in-process tier (estimate) | bound | RSS |');
+    lines.push('|---|--:|--:|--:|--:|--:|');
+    for (const server of tiers) {
+      const tier = server.tierAfterMiss;
+      const offered = int(server.missKeysSent);
+      lines.push(
+        tier
+          ? `| ${server.label}, after the miss runs | ${offered} | ${int(tier.entries)} | ${mib(tier.bytes)} | ${mib(tier.maxBytes)} | ${mb(server.rssAfterMissBytes)} |`
+          : `| ${server.label}, after the miss runs | ${offered} | – | none | – | ${mb(server.rssAfterMissBytes)} |`,
+      );
+    }
+    const bound = results.memoryBound;
+    if (bound) {
+      lines.push(
+        `| default memory store alone, ${int(bound.keys)} distinct answers (${mib(bound.offeredBytes)} by its estimate) | ${int(bound.keys)} | ${int(bound.entries)} | ` +
+          `${mib(bound.bytes)} (heap grew ${mib(bound.heapGrowthBytes)}) | ${mib(bound.maxBytes)} | ${mb(bound.rssBytes)} |`,
+      );
     }
   }
   if (results.warnings.length > 0) {

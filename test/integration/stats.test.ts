@@ -1,0 +1,95 @@
+/**
+ * The operators' stats endpoint (`GET /cache/stats`) on the real server: it counts what the
+ * cache did, shows the in-process tier's size against its byte bound, and answers only the
+ * configured bearer token. The server runs with a small CACHE_MEMORY_BYTES, so a few dozen
+ * distinct misses are enough to show the tier holding its bound.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CacheStats } from '../../plugins/response-cache.ts';
+import { startCatalog, type TestCatalog } from '../helpers/catalog.ts';
+import { createUrqlClient, postQuery, sendRaw } from '../helpers/urql.ts';
+
+const TOKEN = 'stats-token-0123456789abcdef';
+const MEMORY_BYTES = 64 * 1024;
+
+describe('GET /cache/stats with CACHE_PURGE_TOKEN set', () => {
+  let catalog: TestCatalog;
+  let statsUrl: string;
+  beforeAll(async () => {
+    catalog = await startCatalog('pglite', { env: { CACHE_PURGE_TOKEN: TOKEN, CACHE_MEMORY_BYTES: String(MEMORY_BYTES) } });
+    statsUrl = new URL('/cache/stats', catalog.url).toString();
+  });
+  afterAll(() => catalog?.close());
+
+  async function stats(): Promise<CacheStats> {
+    const answer = await sendRaw(statsUrl, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    return JSON.parse(answer.body) as CacheStats;
+  }
+
+  it('counts hits, misses and coalesced answers as the responses said them', async () => {
+    const client = createUrqlClient(catalog.url);
+    const before = await stats();
+    const said: string[] = [];
+    for (const id of ['1', '2', '1', '1', '2']) said.push((await client.query(`{ product(id: "${id}") { name } }`)).xcache ?? '');
+    // Identical requests at once on a cold key: one executes, the others wait for its answer.
+    const burst = await Promise.all(Array.from({ length: 5 }, () => postQuery(catalog.url, { query: '{ product(id: "3") { name } }' })));
+    const after = await stats();
+
+    expect(said).toEqual(['MISS', 'MISS', 'HIT', 'HIT', 'HIT']);
+    const coalesced = burst.filter((answer) => answer.headers.get('x-cache-coalesced') === '1').length;
+    const burstHits = burst.filter((answer) => answer.headers.get('x-cache') === 'HIT').length;
+    expect(after.hits - before.hits).toBe(3 + burstHits);
+    expect(after.misses - before.misses).toBe(2 + burst.length - coalesced - burstHits);
+    expect(after.coalesced - before.coalesced).toBe(coalesced);
+    expect(after.degraded).toBe(false);
+  });
+
+  it('keeps the in-process tier within CACHE_MEMORY_BYTES under many distinct misses', async () => {
+    const client = createUrqlClient(catalog.url);
+    let missed = 0;
+    for (let offset = 0; offset < 60; offset++) {
+      const answer = await client.query(`{ products(first: 20, offset: ${offset}) { id name description price } }`);
+      if (answer.xcache === 'MISS') missed++;
+    }
+    const { local } = await stats();
+    expect(missed).toBe(60);
+    expect(local).not.toBeNull();
+    expect(local!.maxBytes).toBe(MEMORY_BYTES);
+    // Sixty answers of twenty products each would take several times the bound.
+    expect(local!.bytes).toBeGreaterThan(MEMORY_BYTES / 2);
+    expect(local!.bytes).toBeLessThanOrEqual(MEMORY_BYTES);
+    expect(local!.entries).toBeLessThan(60);
+    // The newest answer is still there; the oldest went first.
+    expect((await client.query('{ products(first: 20, offset: 59) { id name description price } }')).xcache).toBe('HIT');
+    expect((await client.query('{ products(first: 20, offset: 0) { id name description price } }')).xcache).toBe('MISS');
+  });
+
+  it('answers only the configured token: 401 without one, 403 with another, 405 to a POST', async () => {
+    const missing = await sendRaw(statsUrl, {});
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect(JSON.parse(missing.body)).not.toHaveProperty('hits');
+    const wrong = await sendRaw(statsUrl, { headers: { authorization: `Bearer ${TOKEN}x` } });
+    expect(wrong.status).toBe(403);
+    expect(JSON.parse(wrong.body)).not.toHaveProperty('hits');
+    const post = await sendRaw(statsUrl, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET']);
+  });
+});
+
+describe('GET /cache/stats without CACHE_PURGE_TOKEN', () => {
+  let catalog: TestCatalog;
+  beforeAll(async () => {
+    catalog = await startCatalog('pglite');
+  });
+  afterAll(() => catalog?.close());
+
+  it('does not exist (404), whatever the token', async () => {
+    const statsUrl = new URL('/cache/stats', catalog.url).toString();
+    for (const headers of [{}, { authorization: `Bearer ${TOKEN}` }] as Record<string, string>[]) {
+      expect((await sendRaw(statsUrl, { headers })).status).toBe(404);
+    }
+  });
+});

@@ -8,7 +8,7 @@
 import { createMemoryStore, DEFAULT_MEMORY_MAX_BYTES } from '../plugins/memory-store.ts';
 import type { CacheEntry } from '../plugins/store.ts';
 
-export const MEMORY_BOUND_KEYS = 100_000;
+const MEMORY_BOUND_KEYS = 100_000;
 
 export interface MemoryBoundResult {
   keys: number;

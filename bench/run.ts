@@ -9,7 +9,7 @@
  *   ours-redis     our server on a throw-away redis-server, in-process tier off (CACHE_MEMORY_BYTES=0)
  * All of them stay up for the whole run; only one is under load at a time. Scenarios (lib/load.ts),
  * autocannon with BENCH_CONNECTIONS connections:
- *   miss   a warm-up, then the same requests for every server, about BENCH_SECONDS' worth,
+ *   miss   a warm-up, then the same requests for every server, about 2 × BENCH_SECONDS' worth,
  *          in MISS_ROUNDS rounds (first: see missScenario)
  *   hit    a warm-up, then HIT_ROUNDS runs of BENCH_SECONDS per server
  *   mixed  one run of BENCH_SECONDS per server
@@ -27,7 +27,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchMemoryEviction, benchRedisEviction, type EvictionResult } from './eviction.ts';
-import { MEMORY_BOUND_KEYS, type MemoryBoundResult } from './memory-bound.ts';
+// Types only: importing memory-bound.ts would run it.
+import type { MemoryBoundResult } from './memory-bound.ts';
 import type { CacheStats } from '../plugins/response-cache.ts';
 import {
   HIT_BODY,
@@ -166,8 +167,13 @@ const TABLE_ORDER: ServerId[] = ['raw', 'yoga-plugin', 'ours-disabled', 'ours-me
 
 /** Hit rounds of BENCH_SECONDS per server. */
 const HIT_ROUNDS = 2;
-/** Miss rounds per server; the miss requests are split evenly between them. */
-const MISS_ROUNDS = 5;
+/** Miss rounds per server (even, so each server runs first as often as last); the miss requests are split evenly between them. */
+const MISS_ROUNDS = 6;
+/**
+ * The measured miss requests take about this many times BENCH_SECONDS per server: a miss costs
+ * milliseconds of CPU that vary from one request to the next, so its ratio needs more samples.
+ */
+const MISS_SECONDS_FACTOR = 2;
 const MIN_MISS_REQUESTS = 500;
 const MAX_MISS_REQUESTS = 40_000;
 /** Where in the miss key sequence the warm-up takes its keys (never measured). */
@@ -315,8 +321,8 @@ hit: warm-up ${warmupSeconds} s each, then ${HIT_ROUNDS} rounds of ${seconds} s 
  * with equal warm-ups the two were within noise of each other.
  *
  * Every server first warms up for BENCH_SECONDS on keys that are never measured, then answers the
- * same requests: as many as the slowest server answered in its warm-up, in MISS_ROUNDS rounds of
- * alternating order, each round the same key range on every server.
+ * same requests: MISS_SECONDS_FACTOR times as many as the slowest server answered in its warm-up,
+ * in MISS_ROUNDS rounds of alternating order, each round the same key range on every server.
  */
 async function missScenario(servers: Running[]): Promise<number> {
   for (const server of servers) await probe(server, 'miss');
@@ -324,19 +330,18 @@ async function missScenario(servers: Running[]): Promise<number> {
   let slowest = Infinity;
   for (const server of servers) {
     const warm = await run({ url: server.url, pid: server.child.pid, seconds, connections, body: missBody, firstIndex: MISS_WARMUP_FIRST_INDEX });
-    server.result.missKeysSent = warm.requests;
     if (warm.bodiesBuilt > MISS_KEYS - MISS_WARMUP_FIRST_INDEX) warn(`${server.spec.id} miss warm-up: ${warm.bodiesBuilt} requests, so it reused keys`);
     slowest = Math.min(slowest, warm.requests / warm.elapsedSeconds);
   }
   const perRound = Math.max(
     Math.ceil(MIN_MISS_REQUESTS / MISS_ROUNDS),
-    Math.min(Math.floor(MAX_MISS_REQUESTS / MISS_ROUNDS), Math.round((slowest * seconds) / MISS_ROUNDS)),
+    Math.min(Math.floor(MAX_MISS_REQUESTS / MISS_ROUNDS), Math.round((slowest * seconds * MISS_SECONDS_FACTOR) / MISS_ROUNDS)),
   );
   const total = perRound * MISS_ROUNDS;
   // Each round's keys start past everything the previous round could have built (autocannon builds
   // one request ahead per connection), so no key is ever sent twice.
   const roundStride = perRound + 2 * connections;
-  const roundCapSeconds = Math.max(5, (seconds / MISS_ROUNDS) * MISS_CAP_FACTOR);
+  const roundCapSeconds = Math.max(5, ((seconds * MISS_SECONDS_FACTOR) / MISS_ROUNDS) * MISS_CAP_FACTOR);
   console.log(`  ${total} requests per server (${MISS_ROUNDS} × ${perRound}; the slowest warm-up ran at ${Math.round(slowest)} req/s)`);
 
   const runs = new Map<Running, Run[]>(servers.map((server) => [server, []]));
@@ -358,7 +363,6 @@ async function missScenario(servers: Running[]): Promise<number> {
   for (const server of servers) {
     const result = summarise(runs.get(server) ?? []);
     record(server, 'miss', result);
-    server.result.missKeysSent = (server.result.missKeysSent ?? 0) + result.requests;
     await recordTier(server);
   }
   return total;
@@ -376,10 +380,10 @@ async function recordTier(server: Running): Promise<void> {
     warn(`${server.spec.id}: GET /cache/stats answered ${response.status}`);
     return;
   }
-  const { local } = (await response.json()) as CacheStats;
-  server.result.tierAfterMiss = local;
+  const { local, misses } = (await response.json()) as CacheStats;
+  server.result.cacheAfterMiss = { misses, local };
   const tier = local === null ? 'no in-process tier' : `in-process tier ${mib(local.bytes)} of its ${mib(local.maxBytes)} bound, ${local.entries.toLocaleString('en-US')} entries`;
-  console.log(`  ${server.spec.label.padEnd(LABEL_WIDTH)} after ${server.result.missKeysSent} distinct misses: ${tier}; RSS ${mib(server.result.rssAfterMissBytes)}`);
+  console.log(`  ${server.spec.label.padEnd(LABEL_WIDTH)} after ${misses.toLocaleString('en-US')} misses: ${tier}; RSS ${mib(server.result.rssAfterMissBytes)}`);
   if (local !== null && local.bytes > local.maxBytes) warn(`${server.spec.id}: its in-process tier holds ${local.bytes} bytes, over its bound of ${local.maxBytes}`);
 }
 
@@ -532,7 +536,7 @@ async function main(): Promise<void> {
   for (const server of all) server.result.peakRssBytes = memory(server.child.pid).peakRssBytes;
   await Promise.all(all.map((server) => server.child.stop()));
 
-  console.log(`\nmemory bound: the default memory store given ${MEMORY_BOUND_KEYS.toLocaleString('en-US')} distinct answers, in a process of its own`);
+  console.log('\nmemory bound: the default memory store given 100k distinct answers, in a process of its own');
   const bound = await memoryBound();
   console.log(
     `  offered ${mib(bound.offeredBytes)}; holds ${bound.entries.toLocaleString('en-US')} entries, ${mib(bound.bytes)} of its ${mib(bound.maxBytes)} bound; ` +

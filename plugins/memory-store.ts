@@ -133,6 +133,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     if (!(at - ticket.issuedAt < tombstoneMs)) return true;
     // Written as a range test so that a foreign ticket (NaN, or another store's numbering) fails.
     if (!(ticket.epoch >= clearedAt && ticket.epoch <= epoch)) return true;
+    // Most stores have had no recent eviction: skip a lookup per tag.
+    if (tombstones.size === 0) return false;
     for (const tag of entry.tags) {
       const evictedAt = tombstones.get(tag);
       if (evictedAt !== undefined && evictedAt > ticket.epoch) return true;

@@ -6,7 +6,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import getPort from 'get-port';
 
 export const HOST = '127.0.0.1';
 
@@ -73,17 +73,7 @@ export async function stopAll(): Promise<void> {
 }
 
 /** A port that was free a moment ago on the loopback interface. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = (): Promise<number> => getPort({ host: HOST });
 
 /** Polls `probe` until it resolves true; fails at once if the child exits, or after `timeoutMs`. */
 export async function waitFor(child: Child, what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

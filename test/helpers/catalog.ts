@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { ClientError, GraphQLClient } from 'graphql-request';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { openPglite } from '../../schema/data/pglite.ts';
 import { prepareDatabase } from '../../schema/data/migrate.ts';
 import type { StatementEvent } from '../../schema/data/database.ts';
@@ -122,6 +123,22 @@ async function withAdminClient<T>(baseUrl: string, fn: (client: pg.Client) => Pr
 }
 
 let snapshot: Promise<Blob> | undefined;
+
+/**
+ * For the enclosing `describe`: a throw-away PostgreSQL database when TEST_POSTGRES_URL is set,
+ * for instances that must see each other's writes; without it the getter answers undefined and
+ * each instance runs on its own PGlite.
+ */
+export function throwawayDatabaseWhenAvailable(): () => ThrowawayDatabase | undefined {
+  let database: ThrowawayDatabase | undefined;
+  beforeAll(async () => {
+    if (process.env.TEST_POSTGRES_URL) database = await createThrowawayDatabase(process.env.TEST_POSTGRES_URL);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  return () => database;
+}
 
 /**
  * A migrated and seeded PGlite data directory. initdb is most of a PGlite start, so it runs

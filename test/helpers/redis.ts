@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import getPort from 'get-port';
 
 const HOST = '127.0.0.1';
 const START_DEADLINE_MS = 10_000;
@@ -43,17 +44,8 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A port that was free a moment ago on the loopback interface (and not handed out by this process in the last few seconds). */
+export const freePort = (): Promise<number> => getPort({ host: HOST });
 
 /**
  * Resolves when an ioredis client is (or next becomes) ready. Unlike `events.once`, connection

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TieredStore } from '../../plugins/tiered-store.ts';
-import { createThrowawayDatabase, startCatalog, type TestCatalog, type ThrowawayDatabase } from '../helpers/catalog.ts';
+import { startCatalog, throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
 import { postGraphQL } from '../helpers/processes.ts';
 import { startRedisCluster, waitUntil, type RedisClusterHandle } from '../helpers/redis.ts';
 import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
@@ -117,21 +117,15 @@ describe.each<{ mode: string; env: Record<string, string>; tiered: boolean }>([
 });
 
 describe('two instances on a 3-master Redis Cluster', () => {
-  let database: ThrowawayDatabase | undefined;
-  beforeAll(async () => {
-    if (process.env.TEST_POSTGRES_URL) database = await createThrowawayDatabase(process.env.TEST_POSTGRES_URL);
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = throwawayDatabaseWhenAvailable();
 
   it("A's eviction, published on the prefix's master, reaches B's subscriber on another node: B's next read is fresh", async () => {
     // A prefix whose slot is not on the first node, where the instances' subscribers connect,
     // so the announcement has to cross the cluster bus.
     let prefix = `cluster${++prefixes}`;
     while ((await masterOf(prefix)) === cluster.nodes[0].port) prefix = `cluster${++prefixes}`;
-    const a = await startInstance({}, { prefix, databaseUrl: database?.url });
-    const b = await startInstance({}, { prefix, databaseUrl: database?.url });
+    const a = await startInstance({}, { prefix, databaseUrl: database()?.url });
+    const b = await startInstance({}, { prefix, databaseUrl: database()?.url });
     const tierOfB = b.server.cache!.store as TieredStore;
     await waitUntil(() => tierOfB.localTierActive, "B's subscriber to subscribe");
     await waitUntil(async () => (await readProduct(b, '7')).xCache === 'HIT', 'B to cache', { timeoutMs: 15_000, intervalMs: 50 });
@@ -147,7 +141,7 @@ describe('two instances on a 3-master Redis Cluster', () => {
 
     const after = await readProduct(b, '7');
     expect(after.xCache).toBe('MISS');
-    expect(after.data).toEqual(database ? { product: { id: '7', name } } : before.data);
+    expect(after.data).toEqual(database() ? { product: { id: '7', name } } : before.data);
     expect(await readProduct(b, '7')).toMatchObject({ xCache: 'HIT', data: after.data });
   });
 });

@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TieredStore } from '../../plugins/tiered-store.ts';
-import { createThrowawayDatabase, startCatalog, type TestCatalog, type ThrowawayDatabase } from '../helpers/catalog.ts';
+import { startCatalog, throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
 import { crashSigns, createInstanceDatabases, postGraphQL, startServerProcess, type GraphQLAnswer } from '../helpers/processes.ts';
 import { startRedis, waitUntil, type RedisServer } from '../helpers/redis.ts';
 import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
@@ -213,21 +213,14 @@ async function channelDenials(user: string): Promise<number> {
 }
 
 describe('the eviction channel down while Redis serves', () => {
-  let database: ThrowawayDatabase | undefined;
-
-  beforeAll(async () => {
-    if (process.env.TEST_POSTGRES_URL) database = await createThrowawayDatabase(process.env.TEST_POSTGRES_URL);
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = throwawayDatabaseWhenAvailable();
 
   it('an instance that could not hear evictions never serves its in-process copies of what they evicted', async () => {
     const readerUrl = await createReaderUser();
     const prefix = `faults${++prefixes}`;
     // Both on one database when PostgreSQL is available, so the data itself can be checked too.
-    const writer = await startInstance({}, { prefix, databaseUrl: database?.url });
-    const reader = await startInstance({ REDIS_URL: readerUrl }, { prefix, databaseUrl: database?.url });
+    const writer = await startInstance({}, { prefix, databaseUrl: database()?.url });
+    const reader = await startInstance({ REDIS_URL: readerUrl }, { prefix, databaseUrl: database()?.url });
     await waitUntil(() => tierOf(writer).localTierActive, 'the writer to subscribe');
     const original7 = await cacheProduct(reader, '7', true);
     const original8 = await cacheProduct(reader, '8', true);
@@ -248,7 +241,7 @@ describe('the eviction channel down while Redis serves', () => {
     // Channel down: the reader goes to Redis, where the writer's eviction did happen.
     const whileDown = await readProduct(reader, '7');
     expect(whileDown.xCache).toBe('MISS');
-    if (database) expect(whileDown.data).toEqual({ product: { id: '7', name: names[7] } });
+    if (database()) expect(whileDown.data).toEqual({ product: { id: '7', name: names[7] } });
     else expect(whileDown.data).toEqual(original7);
 
     expect(await redis.command('ACL', 'SETUSER', READER, 'allchannels')).toBe('OK');
@@ -258,7 +251,7 @@ describe('the eviction channel down while Redis serves', () => {
     // copy would be served now.
     const afterward = await readProduct(reader, '8');
     expect(afterward.xCache).toBe('MISS');
-    if (database) expect(afterward.data).toEqual({ product: { id: '8', name: names[8] } });
+    if (database()) expect(afterward.data).toEqual({ product: { id: '8', name: names[8] } });
     else expect(afterward.data).toEqual(original8);
     // And the in-process tier is in use again.
     expect(await readProduct(reader, '8')).toMatchObject({ xCache: 'HIT', data: afterward.data });

@@ -3,12 +3,12 @@
  * evicts on mutations and answers fresh data, with or without its in-process tier, and one
  * instance's evictions reach another instance's in-process tier through the cluster's pub/sub.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TieredStore } from '../../plugins/tiered-store.ts';
-import { startCatalog, throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
+import { throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
 import { postGraphQL } from '../helpers/processes.ts';
 import { startRedisCluster, waitUntil, type RedisClusterHandle } from '../helpers/redis.ts';
-import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
+import { redisInstances } from '../helpers/redis-instances.ts';
 
 const PRODUCT = 'query ($id: ID!) { product(id: $id) { id name } }';
 const UPDATE_NAME = 'mutation ($id: ID!, $name: String!) { updateProduct(id: $id, input: { name: $name }) { id name } }';
@@ -16,37 +16,18 @@ const UPDATE_NAME = 'mutation ($id: ID!, $name: String!) { updateProduct(id: $id
 type ProductData = { product: { id: string; name: string } | null };
 
 let cluster: RedisClusterHandle;
-let prefixes = 0;
-const cleanups: (() => unknown)[] = [];
-const rejections = watchUnhandledRejections();
-const unhandled = rejections.reasons;
-
 beforeAll(async () => {
-  rejections.start();
   cluster = await startRedisCluster(3);
 });
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  expect(unhandled.splice(0), 'unhandled rejections').toEqual([]);
-});
 afterAll(async () => {
-  rejections.stop();
   await cluster?.stop();
 });
 
-async function startInstance(env: Record<string, string>, { prefix = `cluster${++prefixes}`, databaseUrl }: { prefix?: string; databaseUrl?: string } = {}) {
-  const catalog = await startCatalog('pglite', {
-    env: {
-      REDIS_CLUSTER_NODES: cluster.nodes.map((node) => `${node.host}:${node.port}`).join(','),
-      REDIS_KEY_PREFIX: prefix,
-      // Overrides the PGlite snapshot: instances that must see each other's writes share a database.
-      ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-      ...env,
-    },
-  });
-  cleanups.push(() => catalog.close());
-  return catalog;
-}
+const instances = redisInstances({
+  prefixBase: 'cluster',
+  redisEnv: () => ({ REDIS_CLUSTER_NODES: cluster.nodes.map((node) => `${node.host}:${node.port}`).join(',') }),
+});
+const startInstance = instances.start;
 
 const readProduct = (catalog: TestCatalog, id: string) => postGraphQL<ProductData>(catalog.url, PRODUCT, { id });
 
@@ -80,7 +61,7 @@ describe.each<{ mode: string; env: Record<string, string>; tiered: boolean }>([
   { mode: 'with Redis alone (CACHE_MEMORY_BYTES=0)', env: { CACHE_MEMORY_BYTES: '0' }, tiered: false },
 ])('the server on a 3-master Redis Cluster, $mode', ({ env, tiered }) => {
   it('MISS, then HIT, a mutation evicts, the next read is fresh, then HIT again', async () => {
-    const prefix = `cluster${++prefixes}`;
+    const prefix = instances.nextPrefix();
     const server = await startInstance(env, { prefix });
     if (tiered) await waitUntil(() => (server.server.cache!.store as TieredStore).localTierActive, 'the subscriber to subscribe');
     // The cluster client connects (and learns the slots) after the server starts: the first
@@ -122,8 +103,8 @@ describe('two instances on a 3-master Redis Cluster', () => {
   it("A's eviction, published on the prefix's master, reaches B's subscriber on another node: B's next read is fresh", async () => {
     // A prefix whose slot is not on the first node, where the instances' subscribers connect,
     // so the announcement has to cross the cluster bus.
-    let prefix = `cluster${++prefixes}`;
-    while ((await masterOf(prefix)) === cluster.nodes[0].port) prefix = `cluster${++prefixes}`;
+    let prefix = instances.nextPrefix();
+    while ((await masterOf(prefix)) === cluster.nodes[0].port) prefix = instances.nextPrefix();
     const a = await startInstance({}, { prefix, databaseUrl: database()?.url });
     const b = await startInstance({}, { prefix, databaseUrl: database()?.url });
     const tierOfB = b.server.cache!.store as TieredStore;

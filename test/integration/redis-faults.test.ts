@@ -7,12 +7,12 @@
  * Most servers run in this process (startCatalog), so the test can wait on the tiered store's
  * own events instead of timers; the last test runs the real server process.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TieredStore } from '../../plugins/tiered-store.ts';
-import { startCatalog, throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
+import { throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
 import { crashSigns, createInstanceDatabases, postGraphQL, startServerProcess, type GraphQLAnswer } from '../helpers/processes.ts';
 import { startRedis, waitUntil, type RedisServer } from '../helpers/redis.ts';
-import { watchUnhandledRejections } from '../helpers/unhandled-rejections.ts';
+import { redisInstances } from '../helpers/redis-instances.ts';
 
 const PRODUCT = 'query ($id: ID!) { product(id: $id) { id name } }';
 const UPDATE_NAME = 'mutation ($id: ID!, $name: String!) { updateProduct(id: $id, input: { name: $name }) { id name } }';
@@ -35,43 +35,22 @@ const MODES: { mode: string; env: Record<string, string>; tiered: boolean }[] = 
 ];
 
 let redis: RedisServer;
-let prefixes = 0;
-const cleanups: (() => unknown)[] = [];
-const rejections = watchUnhandledRejections();
-const unhandled = rejections.reasons;
-
 beforeAll(async () => {
-  rejections.start();
   redis = await startRedis();
 });
-afterEach(async () => {
-  try {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  } finally {
-    // A killed server is brought back for the next test.
-    if ((await redis.command('PING').catch(() => undefined)) !== 'PONG') await redis.restart();
-  }
-  expect(unhandled.splice(0), 'unhandled rejections').toEqual([]);
-});
 afterAll(async () => {
-  rejections.stop();
   await redis?.stop();
 });
 
-/** A server in this process on its own seeded PGlite (or `databaseUrl`), with its own key prefix. */
-async function startInstance(env: Record<string, string>, { databaseUrl, prefix = `faults${++prefixes}` }: { databaseUrl?: string; prefix?: string } = {}) {
-  const catalog = await startCatalog('pglite', {
-    env: {
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: prefix,
-      // Overrides the PGlite snapshot: instances that must see each other's writes share a database.
-      ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-      ...env,
-    },
-  });
-  cleanups.push(() => catalog.close());
-  return catalog;
-}
+const instances = redisInstances({
+  prefixBase: 'faults',
+  redisEnv: () => ({ REDIS_URL: redis.url }),
+  // A killed server is brought back for the next test.
+  afterCleanup: async () => {
+    if ((await redis.command('PING').catch(() => undefined)) !== 'PONG') await redis.restart();
+  },
+});
+const startInstance = instances.start;
 
 function tierOf(catalog: TestCatalog): TieredStore {
   return catalog.server.cache!.store as TieredStore;
@@ -193,7 +172,7 @@ async function createReaderUser(): Promise<string> {
   const password = 'reader-secret';
   expect(await redis.command('ACL', 'SETUSER', READER, 'on', `>${password}`, '~*', '&*', '+@all')).toBe('OK');
   expect(await redis.command('ACL', 'LOG', 'RESET')).toBe('OK');
-  cleanups.push(() => redis.command('ACL', 'DELUSER', READER));
+  instances.onCleanup(() => redis.command('ACL', 'DELUSER', READER));
   const url = new URL(redis.url);
   url.username = READER;
   url.password = password;
@@ -217,7 +196,7 @@ describe('the eviction channel down while Redis serves', () => {
 
   it('an instance that could not hear evictions never serves its in-process copies of what they evicted', async () => {
     const readerUrl = await createReaderUser();
-    const prefix = `faults${++prefixes}`;
+    const prefix = instances.nextPrefix();
     // Both on one database when PostgreSQL is available, so the data itself can be checked too.
     const writer = await startInstance({}, { prefix, databaseUrl: database()?.url });
     const reader = await startInstance({ REDIS_URL: readerUrl }, { prefix, databaseUrl: database()?.url });
@@ -261,9 +240,9 @@ describe('the eviction channel down while Redis serves', () => {
 describe('the server process through Redis faults', () => {
   it('survives Redis being killed and restarted, and exits 0 on SIGTERM while Redis is down', async () => {
     const databases = await createInstanceDatabases(1);
-    cleanups.push(() => databases.remove());
+    instances.onCleanup(() => databases.remove());
     const server = await startServerProcess({ name: 'P', env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'faults-process', ...databases.envFor(0) } });
-    cleanups.push(() => server.kill());
+    instances.onCleanup(() => server.kill());
     const read = () => postGraphQL<ProductData>(server.url, PRODUCT, { id: '5' });
     await waitUntil(async () => (await read()).xCache === 'HIT', 'P to cache', { timeoutMs: 10_000, intervalMs: 50 });
     const original = (await read()).data;
@@ -298,12 +277,12 @@ describe('the server process through Redis faults', () => {
   it('a refused resubscription of the eviction subscriber neither crashes the process nor leaks a rejection', async () => {
     const readerUrl = await createReaderUser();
     const databases = await createInstanceDatabases(1);
-    cleanups.push(() => databases.remove());
+    instances.onCleanup(() => databases.remove());
     const prefix = 'faults-resubscribe';
     const channel = `${prefix}:evictions`;
     const subscribed = async () => ((await redis.command('PUBSUB', 'NUMSUB', channel)) as [string, number])[1] === 1;
     const server = await startServerProcess({ name: 'P', env: { REDIS_URL: readerUrl, REDIS_KEY_PREFIX: prefix, ...databases.envFor(0) } });
-    cleanups.push(() => server.kill());
+    instances.onCleanup(() => server.kill());
     await waitUntil(subscribed, 'P to subscribe', { timeoutMs: 10_000 });
 
     expect(await redis.command('ACL', 'SETUSER', READER, 'resetchannels')).toBe('OK');

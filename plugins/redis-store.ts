@@ -206,17 +206,6 @@ return 1
 /** What GET_LUA answers: the epoch, Redis's clock in ms, and the raw entry or null. */
 type GetReply = [string, number, string | null];
 
-interface PendingRead {
-  key: string;
-  resolve(reply: GetReply): void;
-  reject(error: unknown): void;
-}
-
-interface ScriptedPipeline {
-  graphqlCacheGet(epochKey: string, genKey: string, keyPrefix: string, key: string): ScriptedPipeline;
-  exec(): Promise<[error: Error | null, reply: unknown][] | null>;
-}
-
 interface ScriptedClient {
   graphqlCacheInit(epochKey: string, genKey: string): Promise<number>;
   graphqlCacheGet(epochKey: string, genKey: string, keyPrefix: string, key: string): Promise<GetReply>;
@@ -278,8 +267,11 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
 
 /**
  * ioredis settings for the store's connections: every command is bounded (a slow or absent Redis
- * costs a miss, not a hang), and commands issued in the same tick go out in one write (under
- * load, concurrent hits share a syscall instead of paying one each).
+ * costs a miss, not a hang), and auto-pipelining sends the commands of one turn of the event
+ * loop (the hits of every connection that turned readable together) in one write, so under load
+ * concurrent hits share a round of syscalls instead of paying one each. Not for a Cluster's
+ * nodes: ioredis's auto-pipelining on a Cluster fails commands while its slot map has gaps
+ * (a failover), where plain commands are redirected.
  */
 export function boundedRedisOptions(commandTimeoutMs: number = DEFAULT_REDIS_COMMAND_TIMEOUT_MS) {
   return {
@@ -345,48 +337,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   client.on('ready', init);
   if (client.status === 'ready') init();
 
-  // Reads asked for in one turn of the event loop (the hits of every connection that turned
-  // readable together) go to Redis as one pipeline: one write and one reply to read for the
-  // batch, instead of a round of syscalls each. A read waits at most until the loop's check
-  // phase, and it still starts before the execution its ticket covers.
-  let pendingReads: PendingRead[] = [];
-
-  function flushReads(): void {
-    const reads = pendingReads;
-    pendingReads = [];
-    if (reads.length === 1) {
-      const [read] = reads;
-      scripts.graphqlCacheGet(epochKey, genKey, namespace, read.key).then(read.resolve, read.reject);
-      return;
-    }
-    const pipeline = client.pipeline() as unknown as ScriptedPipeline;
-    for (const read of reads) pipeline.graphqlCacheGet(epochKey, genKey, namespace, read.key);
-    pipeline.exec().then(
-      (results) => {
-        reads.forEach((read, i) => {
-          const [error, reply] = results?.[i] ?? [new Error('Redis answered a pipeline without this read')];
-          if (error) read.reject(error);
-          else read.resolve(reply as GetReply);
-        });
-      },
-      (error: unknown) => {
-        for (const read of reads) read.reject(error);
-      },
-    );
-  }
-
-  function readEntry(key: string): Promise<GetReply> {
-    return new Promise((resolve, reject) => {
-      if (pendingReads.length === 0) setImmediate(flushReads);
-      pendingReads.push({ key, resolve, reject });
-    });
-  }
-
   async function get(key: string): Promise<Lookup> {
     const issuedAt = now();
     let reply: GetReply;
     try {
-      reply = await withDeadline(readEntry(key), commandTimeoutMs, 'get');
+      reply = await withDeadline(scripts.graphqlCacheGet(epochKey, genKey, namespace, key), commandTimeoutMs, 'get');
     } catch (error) {
       onError(error, 'get');
       const ticket: RedisTicket = { epoch: NO_STORE_EPOCH, issuedAt, serverTime: 0 };

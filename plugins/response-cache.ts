@@ -243,14 +243,14 @@ export function createResponseCache({
     return { input, key: undefined, documentPlan, operation, session: null, readable: false, mediaType, status: 'BYPASS' };
   }
 
-  // A front that parses each distinct body once hands the same frozen params object to every
-  // request with that body: what follows from the params alone (plan, operation, variables and,
-  // for the default key, the shared key) is worked out once per object.
+  // A front that parses each distinct body once hands the same shared params object (see
+  // shareParams) to every request with that body: what follows from the params alone (plan,
+  // operation, variables and, for the default key, the shared key) is worked out once per object.
   const preparedParams = new WeakMap<object, Prepared>();
   const keyDependsOnParamsAlone = buildKey === defaultBuildCacheKey;
 
   function prepare(params: GraphQLRequestInput['params']): Prepared | undefined {
-    const memoised = Object.isFrozen(params);
+    const memoised = sharedParams.has(params);
     if (memoised) {
       const known = preparedParams.get(params);
       if (known !== undefined) return known;
@@ -534,15 +534,28 @@ export function createResponseCache({
   };
 }
 
-// A front that reuses one parsed params object for identical bodies gets the stable JSON once.
-const stableByObject = new WeakMap<object, string>();
+/** Params objects shared by the requests whose bodies are identical: frozen all the way down. */
+const sharedParams = new WeakSet<object>();
+
+/**
+ * Marks parsed GraphQL params as shared by every request with the same body, so the cache works
+ * out their plan, variables and key once. Freezes them all the way down first: what is worked
+ * out from them must not change under it. Returns the same object.
+ */
+export function shareParams<T extends object>(params: T): Readonly<T> {
+  deepFreeze(params);
+  sharedParams.add(params);
+  return params;
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+}
 
 /** Variables as stable JSON, or undefined when they are not an object (the pipeline rejects them). */
 function readVariables(raw: unknown): string | undefined {
-  if (raw !== null && typeof raw === 'object') {
-    const known = stableByObject.get(raw);
-    if (known !== undefined) return known;
-  }
   let variables = raw;
   if (typeof variables === 'string') {
     if (variables === '') return '{}';
@@ -554,9 +567,7 @@ function readVariables(raw: unknown): string | undefined {
   }
   if (variables === undefined || variables === null) return '{}';
   if (typeof variables !== 'object' || Array.isArray(variables)) return undefined;
-  const stable = stableVariables(variables as Record<string, unknown>);
-  if (variables === raw) stableByObject.set(variables as object, stable);
-  return stable;
+  return stableVariables(variables as Record<string, unknown>);
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {

@@ -44,11 +44,11 @@ function createStore(config: CacheConfig, logger: YogaLogger): CacheStore {
     client = new Redis(config.redis.url, bounded);
   } else {
     const { clusterNodes } = config.redis;
+    // Without auto-pipelining: see boundedRedisOptions.
     client = new Cluster(clusterNodes, {
       enableOfflineQueue: false,
-      enableAutoPipelining: bounded.enableAutoPipelining,
       clusterRetryStrategy: bounded.retryStrategy,
-      redisOptions: bounded,
+      redisOptions: { ...bounded, enableAutoPipelining: false },
     });
     // PUBLISH reaches every node of a cluster: one plain connection to a seed hears them all.
     if (config.memoryBytes > 0) subscriber = new Redis({ ...bounded, autoResubscribe: false, host: clusterNodes[0].host, port: clusterNodes[0].port });

@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse, RequestListener } from 'node:http';
 import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
-import type { FrontResponse, GraphQLRequestInput, LookupResult, RequestState, ResponseCache } from '../plugins/response-cache.ts';
+import { shareParams, type FrontResponse, type GraphQLRequestInput, type LookupResult, type RequestState, type ResponseCache } from '../plugins/response-cache.ts';
 import type { RequestLike } from '../plugins/cache-key.ts';
 import { mergeVary } from '../plugins/cache-http.ts';
 
@@ -112,10 +112,12 @@ export function createFastPath({
       if (params === null || typeof params !== 'object' || Array.isArray(params) || Object.keys(params).length === 0) {
         return pass(req, res, undefined, body);
       }
-      // Nothing downstream mutates params, so identical bodies may share one parsed object
-      // (and the key work memoised on it).
-      if (parsedBodies.size >= 1024) parsedBodies.clear();
-      parsedBodies.set(body, Object.freeze(params) as object);
+      // Identical bodies share one parsed, frozen object (and the key work memoised on it).
+      // Only small ones: hot queries are small, and the memo must not hold megabytes a client chose.
+      if (body.length <= MAX_SHARED_BODY_CHARS) {
+        if (parsedBodies.size >= 1024) parsedBodies.clear();
+        parsedBodies.set(body, shareParams(params));
+      }
     }
     serve(req, res, { request: new NodeRequest(req), params: params as GraphQLRequestInput['params'] }, params as object);
   }
@@ -171,6 +173,7 @@ function byteLength(body: string): string {
 
 // Hot queries arrive as the same bytes again and again: parse each distinct body once.
 const parsedBodies = new Map<string, object>();
+const MAX_SHARED_BODY_CHARS = 16 * 1024;
 
 /** The request as the cache's session and key functions see it, read from node's headers on demand. */
 class NodeRequest implements RequestLike {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCachedLibrary, listenWithFront } from '../helpers/in-process.ts';
 import { defaultBuildCacheKey, type BuildCacheKey, type CacheKeyInput } from '../../plugins/cache-key.ts';
+import { shareParams } from '../../plugins/response-cache.ts';
 
 const BOOK_TITLE = '{ book(id: "1") { title } }';
 
@@ -96,6 +97,22 @@ describe('cache keys', () => {
     } finally {
       await front.close();
     }
+  });
+
+  it('works a key out afresh for params it was not told are shared, even frozen ones', () => {
+    const lib = createCachedLibrary();
+    const request = { method: 'POST', headers: new Headers() };
+    const params = Object.freeze({ query: 'query ($id: ID!) { book(id: $id) { title } }', variables: { id: '1' } });
+    const first = lib.cache.begin({ request, params }).key;
+    params.variables.id = '2';
+    expect(lib.cache.begin({ request, params }).key).not.toBe(first);
+  });
+
+  it('freezes shared params all the way down, so what was worked out from them cannot go stale', () => {
+    const params = shareParams({ query: '{ book(id: "1") { title } }', variables: { filter: { ids: ['1'] } } });
+    expect(() => {
+      (params.variables.filter.ids as string[]).push('2');
+    }).toThrow(TypeError);
   });
 
   it('lets a buildKey option replace the key entirely', async () => {

@@ -51,7 +51,7 @@ describe('redis store', () => {
     expect((await store.get('k')).entry).toEqual(entry);
   });
 
-  it('sends the reads asked for in one turn as one pipeline, each answered with its own entry', async () => {
+  it('sends the reads asked for in one turn of the event loop in one write (auto-pipelining), each answered with its own entry', async () => {
     const store = await openStore();
     const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
     for (const key of keys) {

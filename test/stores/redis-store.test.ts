@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, type RedisStore, type RedisStoreOptions } from '../../plugins/redis-store.ts';
 import { DEFAULT_TOMBSTONE_MS } from '../../plugins/store.ts';
+import { createResponseCache } from '../../plugins/response-cache.ts';
+import { createLibrary } from '../helpers/library-schema.ts';
 import { startRedis, waitUntil, whenReady, type RedisServer } from '../helpers/redis.ts';
 import { cacheEntry } from './entry.ts';
 
@@ -69,6 +71,12 @@ describe('redis store', () => {
     expect(lookups.map((lookup) => lookup.entry?.body ?? null)).toEqual([...keys.map((key) => `{"data":{"key":"${key}"}}`), null]);
     expect(new Set(lookups.map((lookup) => lookup.ticket.epoch)).size).toBe(1);
     expect(storeReads, '21 reads arrived in far fewer socket reads').toBeLessThanOrEqual(3);
+  });
+
+  it('holds nothing in process: the engine reports no local tier for it', async () => {
+    const store = await openStore();
+    const cache = createResponseCache({ schema: createLibrary().schema, store });
+    expect(cache.stats()).toEqual({ hits: 0, misses: 0, coalesced: 0, degraded: false, local: null });
   });
 
   it('stores an entry for the time left until createdAt + maxAgeMs + swrMs', async () => {

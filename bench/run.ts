@@ -50,6 +50,7 @@ import { HOST, freePort, memory, spawnChild, stopAll, waitFor, type Child } from
 import { startRedis, type RedisHandle } from './lib/redis.ts';
 import {
   describeMachine,
+  mib,
   renderMarkdown,
   renderSvg,
   type BenchResults,
@@ -386,8 +387,6 @@ async function recordTier(server: Running): Promise<void> {
   console.log(`  ${server.spec.label.padEnd(LABEL_WIDTH)} after ${misses.toLocaleString('en-US')} misses: ${tier}; RSS ${mib(server.result.rssAfterMissBytes)}`);
   if (local !== null && local.bytes > local.maxBytes) warn(`${server.spec.id}: its in-process tier holds ${local.bytes} bytes, over its bound of ${local.maxBytes}`);
 }
-
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** The default memory store alone, given 100k distinct answers, in a process of its own (memory-bound.ts). */
 async function memoryBound(): Promise<MemoryBoundResult> {

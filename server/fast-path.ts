@@ -38,7 +38,7 @@ export function createFastPath({
   connectionClose = () => false,
 }: FastPathOptions): RequestListener {
   // The hit path makes no named closure per request (tsx gives each a `defineProperty` for its
-  // name, which cost more than the rest of a hit) and no anonymous one beyond the body's two
+  // name: about 3 µs of a hit in a profile) and no anonymous one beyond the body's two
   // listeners: the steps below are plain functions that take what they need.
   function pass(req: IncomingMessage & { body?: unknown }, res: ServerResponse, state: RequestState | undefined, body?: string | object) {
     if (state) {
@@ -68,7 +68,7 @@ export function createFastPath({
       return;
     }
     headers['content-length'] = byteLength(response.body);
-    // A string body goes out in one write with the head; a Buffer would take a second.
+    // Sent as the string it is stored as: node joins it to the head, and no Buffer is made per hit.
     res.writeHead(response.status, headers).end(response.body, 'utf8');
   }
 

@@ -90,7 +90,7 @@ const fixed = (n: number | undefined, digits: number) =>
   n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : `${fixed(n, n < 10 ? 2 : 1)} ms`);
 const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '–' : `${Math.round(bytes / 2 ** 20)} MB`);
-const mib = (bytes: number) => `${fixed(bytes / 2 ** 20, 1)} MiB`;
+export const mib = (bytes: number) => `${fixed(bytes / 2 ** 20, 1)} MiB`;
 const ratio = (n: number | undefined) => (n === undefined ? '–' : fixed(n, 2));
 
 export function describeMachine(machine: Machine): string {

@@ -102,10 +102,42 @@ function directiveHint(
   directive: GraphQLDirective | undefined,
   node: GraphQLNamedType | GraphQLField<unknown, unknown>,
 ): CacheHint | undefined {
-  if (!directive || !node.astNode) return undefined;
-  const values = getDirectiveValues(directive, node.astNode as Parameters<typeof getDirectiveValues>[1]);
-  if (!values) return undefined;
-  return checkHint(values as CacheHint, `@cacheControl on ${'type' in node ? 'field ' : 'type '}${node.name}`);
+  if (!directive) return undefined;
+  const where = `@cacheControl on ${'type' in node ? 'field ' : 'type '}${node.name}`;
+  let hint: CacheHint | undefined;
+  for (const astNode of definitionNodes(node)) {
+    const values = getDirectiveValues(directive, astNode);
+    if (!values) continue;
+    const found = checkHint(values as CacheHint, where);
+    hint = hint === undefined ? found : strictest(hint, found);
+  }
+  return hint;
+}
+
+/**
+ * Every AST node a directive may sit on: a field's definition, or a type's definition and each
+ * of its extensions. `buildSchema`, `extendSchema` and other tools keep `extend type` apart from
+ * the type, and a hint missed there could turn a PRIVATE answer PUBLIC.
+ */
+export function definitionNodes(node: GraphQLNamedType | GraphQLField<unknown, unknown>): readonly DirectableNode[] {
+  const nodes: DirectableNode[] = [];
+  if (node.astNode) nodes.push(node.astNode as DirectableNode);
+  if ('extensionASTNodes' in node) nodes.push(...(node.extensionASTNodes as readonly DirectableNode[]));
+  return nodes;
+}
+
+type DirectableNode = Parameters<typeof getDirectiveValues>[1];
+
+/** Two hints on one type (its definition and an extension): the stricter value of each wins. */
+function strictest(a: CacheHint, b: CacheHint): CacheHint {
+  const policy: CachePolicy = { maxAge: a.maxAge, scope: a.scope ?? 'PUBLIC', swr: a.swr };
+  restrictPolicy(policy, b);
+  const hint: CacheHint = {};
+  if (policy.maxAge !== undefined) hint.maxAge = policy.maxAge;
+  if (policy.swr !== undefined) hint.swr = policy.swr;
+  if (a.scope !== undefined || b.scope !== undefined) hint.scope = policy.scope;
+  if (a.inheritMaxAge || b.inheritMaxAge) hint.inheritMaxAge = true;
+  return hint;
 }
 
 function parseHintConfig(schema: GraphQLSchema, config: HintConfig): Map<string, CacheHint> {

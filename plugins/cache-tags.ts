@@ -26,7 +26,7 @@ import {
   type GraphQLNamedType,
 } from 'graphql';
 import { defaultBuildEntityId } from '@envelop/response-cache';
-import { possibleObjectTypes } from './cache-hints.ts';
+import { definitionNodes, possibleObjectTypes } from './cache-hints.ts';
 
 export const entityTag = (typeName: string, id: unknown): string => defaultBuildEntityId(typeName, String(id));
 export const parentListTag = (parentType: string, parentId: unknown, field: string) =>
@@ -144,8 +144,9 @@ function readListRelations(
   if (!directive) return { viaFieldsByType, perParentLists };
   for (const parent of objectTypes) {
     for (const field of Object.values(parent.getFields())) {
-      if (!field.astNode) continue;
-      const args = getDirectiveValues(directive, field.astNode) as { via: string } | undefined;
+      const args = definitionNodes(field)
+        .map((node) => getDirectiveValues(directive, node) as { via: string } | undefined)
+        .find((values) => values !== undefined);
       if (!args) continue;
       const coordinate = `${parent.name}.${field.name}`;
       const element = getNamedType(field.type);

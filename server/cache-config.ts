@@ -66,6 +66,9 @@ export function loadCacheConfig(env: Env, problems: string[]): CacheConfig {
   const purgeToken = read('CACHE_PURGE_TOKEN');
   if (purgeToken !== undefined && purgeToken.length < 16) {
     problems.push(`expected CACHE_PURGE_TOKEN to be at least 16 characters, got one of ${purgeToken.length}`);
+  } else if (purgeToken !== undefined && /^\s|\s$/.test(purgeToken)) {
+    // A bearer token is read without its outer spaces: this one could never match.
+    problems.push('expected CACHE_PURGE_TOKEN without leading or trailing spaces, got a token that has them');
   }
 
   return {

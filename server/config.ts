@@ -1,5 +1,6 @@
 import type { LogLevel } from 'graphql-yoga';
 import { loadCacheConfig, type CacheConfig } from './cache-config.ts';
+import type { QueryLimits } from './limits.ts';
 
 export interface ServerConfig {
   /** 0 picks a free port (tests). @default 4000 */
@@ -17,6 +18,15 @@ export interface ServerConfig {
 
   /** The response cache: CACHE_ENABLED, REDIS_URL, REDIS_CLUSTER_NODES, CACHE_PURGE_TOKEN, … */
   cache: CacheConfig;
+  /** Limits against hostile requests: MAX_QUERY_DEPTH, MAX_QUERY_COST, MAX_BODY_BYTES, … */
+  limits: RequestLimits;
+}
+
+export interface RequestLimits extends QueryLimits {
+  /** Operations in one batched request (a JSON array body). */
+  maxBatchSize: number;
+  /** Bytes of a request body; larger ones are answered 413. */
+  maxBodyBytes: number;
 }
 
 export const defaultConfig = {
@@ -25,6 +35,32 @@ export const defaultConfig = {
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
 } as const satisfies Partial<ServerConfig>;
+
+/**
+ * Defaults the catalog's real queries pass with room to spare (the deepest is 5 levels, a full
+ * page of products with their reviews and authors costs about 1,000), and that refuse a query
+ * built to exhaust the server.
+ */
+export const defaultLimits = {
+  maxDepth: 8,
+  maxAliases: 15,
+  maxDirectives: 50,
+  maxTokens: 1000,
+  maxCost: 5000,
+  maxBatchSize: 10,
+  maxBodyBytes: 1024 * 1024,
+} as const satisfies RequestLimits;
+
+/** Each limit's environment variable. */
+const LIMIT_VARIABLES: Record<keyof RequestLimits, string> = {
+  maxDepth: 'MAX_QUERY_DEPTH',
+  maxAliases: 'MAX_QUERY_ALIASES',
+  maxDirectives: 'MAX_QUERY_DIRECTIVES',
+  maxTokens: 'MAX_QUERY_TOKENS',
+  maxCost: 'MAX_QUERY_COST',
+  maxBatchSize: 'MAX_BATCH_SIZE',
+  maxBodyBytes: 'MAX_BODY_BYTES',
+};
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
@@ -60,6 +96,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   );
 
   const cache = loadCacheConfig(env, problems);
+  const limits: RequestLimits = { ...defaultLimits };
+  for (const [name, variable] of Object.entries(LIMIT_VARIABLES) as [keyof RequestLimits, string][]) {
+    limits[name] = integerIn(read(variable), 1, 1_000_000_000, defaultLimits[name], variable, problems);
+  }
 
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
@@ -72,6 +112,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel,
     shutdownTimeoutMs,
     cache,
+    limits,
   };
 }
 

@@ -7,9 +7,11 @@ import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogCo
 import { createCatalogRepository } from '../schema/data/catalog-repository.ts';
 import { openDatabase, type Database } from '../schema/data/database.ts';
 import { prepareDatabase } from '../schema/data/migrate.ts';
-import type { ServerConfig } from './config.ts';
+import type { RequestLimits, ServerConfig } from './config.ts';
 import { createCacheLayer } from './cache-setup.ts';
 import { createFastPath } from './fast-path.ts';
+import { limitRequestBodies } from './body-limit.ts';
+import { useQueryLimits } from './limits.ts';
 import { useResponseCache } from '../plugins/use-response-cache.ts';
 import { usePurgeEndpoint } from '../plugins/use-purge-endpoint.ts';
 import { useStatsEndpoint } from '../plugins/use-stats-endpoint.ts';
@@ -67,12 +69,15 @@ export async function createCatalogServer(
   const cache = config.cache.enabled
     ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger })
     : undefined;
-  const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, plugins });
+  const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
   // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
   const responses = trackResponses();
   const pipeline = responses.tracked(yoga);
   const httpServer = createServer(
-    cache ? createFastPath({ cache, next: pipeline, cors: CORS, connectionClose: responses.closing }) : pipeline,
+    limitRequestBodies(
+      cache ? createFastPath({ cache, next: pipeline, cors: CORS, connectionClose: responses.closing }) : pipeline,
+      config.limits.maxBodyBytes,
+    ),
   );
   let closing: Promise<void> | undefined;
 
@@ -119,6 +124,7 @@ function createCatalogYoga({
   schema,
   cache,
   purgeToken,
+  limits,
   plugins,
 }: {
   db: Database;
@@ -126,6 +132,7 @@ function createCatalogYoga({
   schema: GraphQLSchema;
   cache: ResponseCache | undefined;
   purgeToken: string | undefined;
+  limits: RequestLimits;
   plugins: CatalogPlugin[];
 }) {
   const services = { db, repository: createCatalogRepository(db) };
@@ -136,9 +143,12 @@ function createCatalogYoga({
     graphqlEndpoint: '/graphql',
     graphiql: true,
     cors: CORS,
+    batching: { limit: limits.maxBatchSize },
     // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)
     // come before these. The HTTP front (fast-path.ts) sits before all of yoga.
     plugins: [
+      // Refuses hostile documents (depth, aliases, directives, tokens, cost) before they execute.
+      ...useQueryLimits(limits),
       // Operators' purge and stats endpoints (off without CACHE_PURGE_TOKEN).
       ...(cache ? [usePurgeEndpoint(cache, { token: purgeToken }), useStatsEndpoint(cache, { token: purgeToken })] : []),
       // Answers hits that reach yoga, stores answers, evicts on mutations, sets cache headers.

@@ -98,8 +98,7 @@ export function createFastPath({
     } else answer(req, res, state, body, found);
   }
 
-  function onBody(req: IncomingMessage, res: ServerResponse, chunks: Buffer[], size: number) {
-    const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+  function onBody(req: IncomingMessage, res: ServerResponse, body: string, size: number) {
     // A chunked body declares no length: the limit is checked on what arrived.
     if (size > maxBodyBytes) return pass(req, res, undefined, body);
     let params: unknown = parsedBodies.get(body);
@@ -140,6 +139,9 @@ export function createFastPath({
     }
 
     if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').includes('json')) return next(req, res);
+    // A body something before us already read (a body-limit or body-parser middleware).
+    const read = (req as IncomingMessage & { body?: unknown }).body;
+    if (typeof read === 'string') return onBody(req, res, read, read.length);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) return next(req, res);
     const chunks: Buffer[] = [];
@@ -149,7 +151,7 @@ export function createFastPath({
       size += chunk.length;
       chunks.push(chunk);
     });
-    req.on('end', () => onBody(req, res, chunks, size));
+    req.on('end', () => onBody(req, res, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8'), size));
   };
 }
 

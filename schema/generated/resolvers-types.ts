@@ -300,6 +300,13 @@ export type CacheListDirectiveArgs = {
 
 export type CacheListDirectiveResolver<Result, Parent, ContextType = CatalogContext, Args = CacheListDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ComplexityDirectiveArgs = {
+  multipliers?: Maybe<Array<Scalars['String']['input']>>;
+  value: Scalars['Int']['input'];
+};
+
+export type ComplexityDirectiveResolver<Result, Parent, ContextType = CatalogContext, Args = ComplexityDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type CategoryResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['Category'] = ResolversParentTypes['Category']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -373,4 +380,5 @@ export type Resolvers<ContextType = CatalogContext> = {
 export type DirectiveResolvers<ContextType = CatalogContext> = {
   cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
   cacheList?: CacheListDirectiveResolver<any, any, ContextType>;
+  complexity?: ComplexityDirectiveResolver<any, any, ContextType>;
 };

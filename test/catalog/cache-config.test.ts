@@ -33,6 +33,8 @@ describe('cache configuration', () => {
     [{ CACHE_MEMORY_BYTES: '0' }, 'expected CACHE_MEMORY_BYTES above 0 without Redis'],
     [{ CACHE_MEMORY_BYTES: '64MB' }, 'expected CACHE_MEMORY_BYTES to be a whole number of bytes, got "64MB"'],
     [{ CACHE_PURGE_TOKEN: 'short' }, 'expected CACHE_PURGE_TOKEN to be at least 16 characters'],
+    // It passed start-up, but a bearer token is read without outer spaces, so it never matched.
+    [{ CACHE_PURGE_TOKEN: ' a-long-enough-token ' }, 'expected CACHE_PURGE_TOKEN without leading or trailing spaces'],
     [{ CACHE_ENABLED: 'yes' }, 'expected CACHE_ENABLED to be true or false, got "yes"'],
     [{ REDIS_KEY_PREFIX: '{gcl}' }, 'expected REDIS_KEY_PREFIX to be 1 to 64 letters'],
   ])('refuses %o at start-up', (env, message) => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, loadConfig, type ServerConfig } from '../../server/config.ts';
 
-/** The server's own settings; the cache settings have their own tests (test/cache/config.test.ts). */
-function serverSettings(env: Record<string, string>): Omit<ServerConfig, 'cache'> {
-  const { cache: _cache, ...settings } = loadConfig(env);
+/** The server's own settings; the cache settings and limits have their own tests (cache-config.test.ts, limits.test.ts). */
+function serverSettings(env: Record<string, string>): Omit<ServerConfig, 'cache' | 'limits'> {
+  const { cache: _cache, limits: _limits, ...settings } = loadConfig(env);
   return settings;
 }
 

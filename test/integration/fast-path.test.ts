@@ -30,7 +30,9 @@ describe('the HTTP front', () => {
   let catalog: TestCatalog;
   const spy = createExecutionSpy();
   beforeAll(async () => {
-    catalog = await startCatalog('pglite', { plugins: [spy.plugin] });
+    // Bodies up to 4 MiB are allowed here, so that bodies past the front's own maxBodyBytes
+    // (1 MiB) reach it and are left to yoga.
+    catalog = await startCatalog('pglite', { plugins: [spy.plugin], env: { MAX_BODY_BYTES: String(4 * 1024 * 1024) } });
   });
   afterAll(() => catalog?.close());
 

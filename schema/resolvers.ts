@@ -5,7 +5,7 @@ import type { Resolvers } from './generated/resolvers-types.ts';
 import { parseId } from './ids.ts';
 import { clearLoaders } from './loaders.ts';
 import { newProduct, pageArgs, productChanges, requireId, reviewInput } from './validation.ts';
-import { withPreviousVersion } from '../plugins/execution-tracker.ts';
+import { withPreviousVersion } from '../plugins/index.ts';
 
 type CatalogRow = ProductRow | CategoryRow | ReviewRow | UserRow;
 

@@ -2,7 +2,7 @@
  * The cache layer's part of the configuration: read from the environment and validated once,
  * at start-up, into the same list of problems as the rest of the configuration.
  */
-import { DEFAULT_MEMORY_MAX_BYTES } from '../plugins/memory-store.ts';
+import { DEFAULT_MEMORY_MAX_BYTES } from '../plugins/index.ts';
 
 export interface CacheConfig {
   /** Without the cache layer the server answers everything by executing. @default true */

@@ -6,12 +6,16 @@
 import { Cluster, Redis } from 'ioredis';
 import type { GraphQLSchema } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
-import { createMemoryStore } from '../plugins/memory-store.ts';
-import { boundedRedisOptions, createRedisStore } from '../plugins/redis-store.ts';
-import { createTieredStore } from '../plugins/tiered-store.ts';
-import { createResponseCache, type ResponseCache } from '../plugins/response-cache.ts';
-import type { RequestLike } from '../plugins/cache-key.ts';
-import type { CacheStore } from '../plugins/store.ts';
+import {
+  boundedRedisOptions,
+  createMemoryStore,
+  createRedisStore,
+  createResponseCache,
+  createTieredStore,
+  type CacheStore,
+  type RequestLike,
+  type ResponseCache,
+} from '../plugins/index.ts';
 import type { CacheConfig } from './cache-config.ts';
 
 export interface CacheLayerOptions {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
@@ -9,17 +8,17 @@ import { openDatabase, type Database } from '../schema/data/database.ts';
 import { prepareDatabase } from '../schema/data/migrate.ts';
 import type { RequestLimits, ServerConfig } from './config.ts';
 import { createCacheLayer } from './cache-setup.ts';
-import { createFastPath } from './fast-path.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { useQueryLimits } from './limits.ts';
-import { useResponseCache } from '../plugins/use-response-cache.ts';
-import { usePurgeEndpoint } from '../plugins/use-purge-endpoint.ts';
-import { useStatsEndpoint } from '../plugins/use-stats-endpoint.ts';
-import type { ResponseCache } from '../plugins/response-cache.ts';
+import {
+  cacheDirectivesTypeDefs,
+  createFastPath,
+  usePurgeEndpoint,
+  useResponseCache,
+  useStatsEndpoint,
+  type ResponseCache,
+} from '../plugins/index.ts';
 import { userIdFromAuthorization } from '../schema/auth.ts';
-
-/** The directives the schema's cache hints use; defined by the cache layer. */
-const cacheDirectivesSDL = readFileSync(new URL('../plugins/cache-directives.graphql', import.meta.url), 'utf8');
 
 /** A plugin that reads the catalog context, or any context-agnostic yoga plugin. */
 export type CatalogPlugin = Plugin<CatalogContext> | Plugin;
@@ -65,7 +64,7 @@ export async function createCatalogServer(
     throw error;
   }
 
-  const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesSDL, catalogTypeDefs], resolvers: catalogResolvers });
+  const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesTypeDefs, catalogTypeDefs], resolvers: catalogResolvers });
   const cache = config.cache.enabled
     ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger })
     : undefined;
@@ -145,7 +144,7 @@ function createCatalogYoga({
     cors: CORS,
     batching: { limit: limits.maxBatchSize },
     // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)
-    // come before these. The HTTP front (fast-path.ts) sits before all of yoga.
+    // come before these. The HTTP front (createFastPath) sits before all of yoga.
     plugins: [
       // Refuses hostile documents (depth, aliases, directives, tokens, cost) before they execute.
       ...useQueryLimits(limits),

@@ -7,7 +7,7 @@ import type { GraphQLSchema } from 'graphql';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createResponseCache, type ResponseCache, type ResponseCacheOptions } from '../../plugins/response-cache.ts';
-import { createFastPath } from '../../server/fast-path.ts';
+import { createFastPath } from '../../plugins/http-front.ts';
 import { useResponseCache } from '../../plugins/use-response-cache.ts';
 import { createMemoryStore, type MemoryStoreOptions } from '../../plugins/memory-store.ts';
 import { defaultBuildCacheKey, type BuildCacheKey } from '../../plugins/cache-key.ts';
@@ -127,7 +127,7 @@ function requester(send: Fetch) {
 }
 
 /**
- * The harness's yoga behind the node HTTP front (server/fast-path.ts) on a loopback port: the
+ * The harness's yoga behind the node HTTP front (plugins/http-front.ts) on a loopback port: the
  * path where requests with identical bodies share one parsed, frozen params object.
  */
 export async function listenWithFront(harness: { cache: ResponseCache; yoga: ReturnType<typeof createYoga> }) {

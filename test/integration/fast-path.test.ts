@@ -1,5 +1,5 @@
 /**
- * The HTTP front (server/fast-path.ts) answers hits before yoga. A client must not be able to
+ * The HTTP front (plugins/http-front.ts) answers hits before yoga. A client must not be able to
  * tell: a hit it serves carries the status, headers and bytes the pipeline sent for the miss,
  * and whatever the front does not understand reaches yoga unchanged, which answers it as it
  * would without the front. Which of the two looked a request up (and so answered its hit) is

@@ -8,9 +8,9 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse, RequestListener } from 'node:http';
 import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
-import { shareParams, type FrontResponse, type GraphQLRequestInput, type LookupResult, type RequestState, type ResponseCache } from '../plugins/response-cache.ts';
-import type { RequestLike } from '../plugins/cache-key.ts';
-import { mergeVary } from '../plugins/cache-http.ts';
+import { shareParams, type FrontResponse, type GraphQLRequestInput, type LookupResult, type RequestState, type ResponseCache } from './response-cache.ts';
+import type { RequestLike } from './cache-key.ts';
+import { mergeVary } from './cache-http.ts';
 
 export interface FastPathOptions {
   cache: ResponseCache;

@@ -37,17 +37,27 @@ export interface CachePolicy {
   swr: number | undefined;
 }
 
-/** Narrows `policy` by `hint` as Apollo's `restrict` does: lower maxAge and swr win, PRIVATE wins. */
-export function restrictPolicy(policy: CachePolicy, hint: CacheHint | CachePolicy): void {
+/** The values a hint or a policy carries; undefined means "not set". */
+export interface PolicyValues {
+  maxAge?: number;
+  scope?: CacheScope;
+  swr?: number;
+}
+
+/**
+ * Narrows `policy` by `hint` as Apollo's `restrict` does: a lower maxAge or swr wins, and a
+ * scope is taken unless the policy is already PRIVATE (so PRIVATE wins).
+ */
+export function restrictPolicy(policy: PolicyValues, hint: PolicyValues): void {
   if (hint.maxAge !== undefined && (policy.maxAge === undefined || hint.maxAge < policy.maxAge)) {
     policy.maxAge = hint.maxAge;
   }
   if (hint.swr !== undefined && (policy.swr === undefined || hint.swr < policy.swr)) policy.swr = hint.swr;
-  if (hint.scope === 'PRIVATE') policy.scope = 'PRIVATE';
+  if (hint.scope !== undefined && policy.scope !== 'PRIVATE') policy.scope = hint.scope;
 }
 
 /** Overrides `policy` by `hint` as Apollo's `replace` does: whatever the hint sets, wins. */
-export function replacePolicy(policy: CachePolicy, hint: CacheHint): void {
+export function replacePolicy(policy: PolicyValues, hint: PolicyValues): void {
   if (hint.maxAge !== undefined) policy.maxAge = hint.maxAge;
   if (hint.swr !== undefined) policy.swr = hint.swr;
   if (hint.scope !== undefined) policy.scope = hint.scope;
@@ -161,7 +171,8 @@ function parseHintConfig(schema: GraphQLSchema, config: HintConfig): Map<string,
   return hints;
 }
 
-function checkHint(hint: CacheHint, where: string): CacheHint {
+/** A hint's values checked (whole seconds >= 0, PUBLIC or PRIVATE); throws naming `where` and the bad value. */
+export function checkHint(hint: CacheHint, where: string): CacheHint {
   const seconds = (name: 'maxAge' | 'swr') => {
     const v = hint[name];
     if (v !== undefined && v !== null && !(Number.isInteger(v) && v >= 0)) {

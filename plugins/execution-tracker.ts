@@ -5,7 +5,7 @@
  * PRIVATE field, and a mutation selecting only `id` still reports the object it wrote.
  *
  * Every field resolver of the schema is wrapped once at start-up. Requests the cache does not
- * track pay one WeakMap lookup per field.
+ * track pay one WeakMap lookup and one `info.cacheControl` object per field.
  */
 import {
   defaultFieldResolver,
@@ -23,7 +23,17 @@ import {
   type GraphQLCompositeType,
   type GraphQLAbstractType,
 } from 'graphql';
-import { planFieldHint, replacePolicy, restrictPolicy, type CacheHint, type CachePolicy, type HintIndex } from './cache-hints.ts';
+import {
+  checkHint,
+  planFieldHint,
+  replacePolicy,
+  restrictPolicy,
+  type CacheHint,
+  type CachePolicy,
+  type HintIndex,
+  type PolicyValues,
+} from './cache-hints.ts';
+import type { CacheScope } from './store.ts';
 import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation, type TagIndex } from './cache-tags.ts';
 import { PROBE_PREFIX } from './document-plan.ts';
 
@@ -61,12 +71,27 @@ export async function trackerSettled(tracker: Tracker): Promise<void> {
   while (tracker.pending.length > 0) await Promise.allSettled(tracker.pending.splice(0));
 }
 
-/** What resolvers see as `info.cacheControl`, as in Apollo Server. */
+/**
+ * What resolvers see as `info.cacheControl`: Apollo Server's `ResolveInfoCacheControl`, so
+ * resolvers written for Apollo (`cacheControlFromInfo(info).cacheHint.restrict(...)`) run as they are.
+ */
 export interface ResolverCacheControl {
-  /** Narrows or widens this field's hint; applied after the resolver returns. */
+  /** This field's policy so far: its return type's hint, then its own. Applied after the resolver returns. */
+  readonly cacheHint: ResolverCachePolicy;
+  /** Shorthand for `cacheHint.replace(hint)`. */
   setCacheHint(hint: CacheHint): void;
   /** The hint a type carries (SDL and config). */
   cacheHintFromType(type: GraphQLCompositeType): CacheHint;
+}
+
+/** One field's policy as resolvers see it (Apollo's `CachePolicy`); an undefined value is not set. */
+export interface ResolverCachePolicy extends PolicyValues {
+  /** Sets every value `hint` sets, stricter or not. */
+  replace(hint: CacheHint): void;
+  /** Narrows by `hint`: a lower maxAge or swr wins, and a PRIVATE field stays PRIVATE. */
+  restrict(hint: CacheHint): void;
+  /** `{ maxAge, scope }` when maxAge is above 0, otherwise null. */
+  policyIfCacheable(): { maxAge: number; scope: CacheScope } | null;
 }
 
 declare module 'graphql' {
@@ -100,13 +125,48 @@ export function instrumentSchema(schema: GraphQLSchema, options: InstrumentOptio
 }
 
 class FieldCacheControl implements ResolverCacheControl {
-  dynamic: CacheHint | undefined;
-  constructor(private readonly hints: HintIndex) {}
+  /** Made on first use: most resolvers never touch their field's hint. */
+  policy: FieldPolicy | undefined;
+  constructor(
+    private readonly hints: HintIndex,
+    private readonly base: CacheHint,
+    private readonly coordinate: string,
+  ) {}
+  get cacheHint(): FieldPolicy {
+    return (this.policy ??= new FieldPolicy(this.base, this.coordinate));
+  }
   setCacheHint(hint: CacheHint): void {
-    this.dynamic = { ...this.dynamic, ...hint };
+    this.cacheHint.replace(hint);
   }
   cacheHintFromType(type: GraphQLCompositeType): CacheHint {
     return this.hints.typeHint(type);
+  }
+}
+
+class FieldPolicy implements ResolverCachePolicy {
+  maxAge: number | undefined;
+  scope: CacheScope | undefined;
+  swr: number | undefined;
+  // Private in the language, so a resolver inspecting its policy sees only the policy.
+  readonly #coordinate: string;
+  constructor(base: CacheHint, coordinate: string) {
+    this.#coordinate = coordinate;
+    this.maxAge = base.maxAge;
+    this.scope = base.scope;
+    this.swr = base.swr;
+  }
+  replace(hint: CacheHint): void {
+    replacePolicy(this, this.checked(hint));
+  }
+  restrict(hint: CacheHint): void {
+    restrictPolicy(this, this.checked(hint));
+  }
+  policyIfCacheable(): { maxAge: number; scope: CacheScope } | null {
+    return this.maxAge ? { maxAge: this.maxAge, scope: this.scope ?? 'PUBLIC' } : null;
+  }
+  /** A resolver's hint that is not one (`maxAge: '1d'`, -1) throws rather than silently not caching. */
+  private checked(hint: CacheHint): CacheHint {
+    return checkHint(hint, `a cache hint set by the resolver of ${this.#coordinate}`);
   }
 }
 
@@ -120,11 +180,12 @@ function wrapResolver(
 ): GraphQLFieldResolver<unknown, unknown> {
   const original = field.resolve ?? defaultFieldResolver;
   const hintPlan = planFieldHint(hints, parent, field, isRoot);
+  const coordinate = `${parent.name}.${field.name}`;
   const staticPolicy = policyOf(hintPlan.base, hintPlan.takesDefault, defaultMaxAge);
   const named = getNamedType(field.type);
   const composite = isCompositeType(named);
   const returnTypeTag = composite ? typeTag(named.name) : undefined;
-  const perParentList = tagIndex.relations.perParentLists.has(`${parent.name}.${field.name}`);
+  const perParentList = tagIndex.relations.perParentLists.has(coordinate);
   const listTag = composite && isListType(getNullableType(field.type)) && !perParentList ? fieldListTag(parent.name, field.name) : undefined;
   const nullableTag = composite && !isNonNullType(field.type) ? nullTag(named.name) : undefined;
   const probedLists = tagIndex.relations.viaFieldsByType.get(parent.name)?.get(field.name);
@@ -163,10 +224,7 @@ function wrapResolver(
 
   /** Query answers: the field's policy, and the list and null tags its value earns. */
   function settleRead(tracker: Tracker, source: unknown, control: FieldCacheControl, value: unknown, context: unknown, info: GraphQLResolveInfo) {
-    restrictPolicy(
-      tracker.policy,
-      control.dynamic ? policyOf({ ...hintPlan.base, ...control.dynamic }, hintPlan.takesDefault, defaultMaxAge) : staticPolicy,
-    );
+    restrictPolicy(tracker.policy, control.policy ? policyOf(control.policy, hintPlan.takesDefault, defaultMaxAge) : staticPolicy);
     if (!composite) return;
     tracker.tags.add(returnTypeTag!);
     if (value == null) {
@@ -198,6 +256,10 @@ function wrapResolver(
   }
 
   return function trackedResolver(source, args, context, info: GraphQLResolveInfo) {
+    // Every resolver gets Apollo's API, whether or not its hint counts: one written for Apollo
+    // must not fail on a request the cache does not track (a mutation, an anonymous PRIVATE read).
+    const control = new FieldCacheControl(hints, hintPlan.base, coordinate);
+    info.cacheControl = control;
     const tracker = trackerOf(context);
     if (tracker === undefined) return original(source, args, context, info);
 
@@ -218,8 +280,6 @@ function wrapResolver(
       return settle(original(source, args, context, info), (value) => settleWrite(tracker, value, context, info));
     }
 
-    const control = new FieldCacheControl(hints);
-    info.cacheControl = control;
     return settle(original(source, args, context, info), (value) => settleRead(tracker, source, control, value, context, info));
   };
 }
@@ -243,7 +303,7 @@ function isThenable(value: object): boolean {
   return typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
-function policyOf(hint: CacheHint, takesDefault: boolean, defaultMaxAge: number): CachePolicy {
+function policyOf(hint: PolicyValues, takesDefault: boolean, defaultMaxAge: number): CachePolicy {
   const policy: CachePolicy = { maxAge: undefined, scope: 'PUBLIC', swr: undefined };
   replacePolicy(policy, hint);
   if (policy.maxAge === undefined && takesDefault) policy.maxAge = defaultMaxAge;

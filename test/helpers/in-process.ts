@@ -58,6 +58,8 @@ export function createArrivalCounter(inner: BuildCacheKey = defaultBuildCacheKey
 export interface HarnessOptions {
   /** Options of the default memory store (its clock is always the harness clock). */
   memoryStore?: Omit<MemoryStoreOptions, 'now'>;
+  /** yoga's `batching` (a POST body may be an array of operations). @default false */
+  batching?: boolean;
 }
 
 /** How often each pipeline phase ran: a hit must leave them all untouched. */
@@ -88,7 +90,13 @@ export function createCachedSchema(schema: GraphQLSchema, options: Partial<Respo
   const store = options.store ?? createMemoryStore({ ...harness.memoryStore, now: clock.now });
   const cache = createResponseCache({ schema, store, session: sessionFromBearer, now: clock.now, ...options });
   const spy: PipelineSpy = { parse: 0, validate: 0, context: 0, execute: 0 };
-  const yoga = createYoga({ schema, plugins: [useResponseCache(cache), spyPlugin(spy)], logging: false, maskedErrors: true });
+  const yoga = createYoga({
+    schema,
+    plugins: [useResponseCache(cache), spyPlugin(spy)],
+    logging: false,
+    maskedErrors: true,
+    batching: harness.batching ?? false,
+  });
 
   const request = requester(async (url, init = {}) => yoga.fetch(url, init));
   return { clock, store, cache, yoga, spy, request };

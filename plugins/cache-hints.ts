@@ -7,7 +7,6 @@ import {
   isCompositeType,
   isObjectType,
   isInterfaceType,
-  isUnionType,
   getDirectiveValues,
   type GraphQLSchema,
   type GraphQLNamedType,
@@ -190,13 +189,6 @@ export function checkHint(hint: CacheHint, where: string): CacheHint {
   if (hint.scope != null) clean.scope = hint.scope;
   if (hint.inheritMaxAge) clean.inheritMaxAge = true;
   return clean;
-}
-
-/** Every concrete type a field of this named type may resolve to. */
-export function possibleObjectTypes(schema: GraphQLSchema, type: GraphQLNamedType): readonly GraphQLNamedType[] {
-  if (isObjectType(type)) return [type];
-  if (isInterfaceType(type) || isUnionType(type)) return schema.getPossibleTypes(type);
-  return [];
 }
 
 /**

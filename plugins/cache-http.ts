@@ -26,12 +26,10 @@ export interface CacheableAnswer {
 
 export const NO_STORE = 'no-store';
 
-/**
- * The max-age to announce: a fresh answer's whole maxAge, a stored one's counted down so that
- * max-age plus `Age` is always the answer's lifetime.
- */
+/** Seconds the answer stays fresh from `now`: its whole maxAge when just produced. */
 export function freshSeconds(entry: CacheEntry, now: number, fromCache: boolean): number {
-  return Math.max(0, Math.floor(entry.maxAgeMs / 1000) - (fromCache ? ageSeconds(entry, now) : 0));
+  const maxAge = Math.floor(entry.maxAgeMs / 1000);
+  return fromCache ? Math.max(0, maxAge - ageSeconds(entry, now)) : maxAge;
 }
 
 export function ageSeconds(entry: CacheEntry, now: number): number {
@@ -40,8 +38,9 @@ export function ageSeconds(entry: CacheEntry, now: number): number {
 
 /**
  * Headers for an answer: `status` says how it was served, `answer` whether it is cacheable.
- * `vary` lists the request headers the answer depends on besides the body (the session's
- * headers when it is keyed per session), so browser and proxy caches keep them apart too.
+ * A stored answer says its whole `max-age` with its `Age`, as HTTP caches expect (RFC 9111
+ * 4.2: fresh while max-age exceeds the age). `vary` lists the request headers the answer
+ * depends on besides the body (the session's headers when it is keyed per session).
  */
 export function cacheHeaders(
   status: CacheStatus,
@@ -51,26 +50,60 @@ export function cacheHeaders(
 ): Record<string, string> {
   if (!answer) return { 'cache-control': NO_STORE, 'x-cache': status };
   const { entry } = answer;
-  const age = answer.fromCache ? ageSeconds(entry, now) : 0;
-  const maxAge = freshSeconds(entry, now, answer.fromCache);
   const headers: Record<string, string> = {
-    'cache-control': cacheControlValue(maxAge, entry.scope),
+    'cache-control': cacheControlValue(Math.floor(entry.maxAgeMs / 1000), entry.scope, Math.floor(entry.swrMs / 1000)),
     etag: entry.etag,
     'x-cache': status,
     vary: varyValue(vary),
   };
-  if (answer.fromCache) headers.age = String(age);
+  if (answer.fromCache) headers.age = String(ageSeconds(entry, now));
   if (answer.coalesced) headers['x-cache-coalesced'] = '1';
   return headers;
 }
 
-// Hits repeat the same few header values: build each string once.
-const cacheControlValues = new Map<number, string>();
-function cacheControlValue(maxAge: number, scope: CacheScope): string {
-  const slot = scope === 'PRIVATE' ? -1 - maxAge : maxAge;
+/**
+ * Headers for the operations of one batched request: the strictest of their policies, as one
+ * HTTP answer can carry only one. `no-store` when any operation is not cacheable; the lowest
+ * max-age and swr; `private` when any is PRIVATE; `HIT` only when every operation hit, `BYPASS`
+ * when any bypassed, else `MISS`. No ETag: there is no one entry it could stand for.
+ */
+export function batchCacheHeaders(
+  answers: readonly { status: CacheStatus; answer: CacheableAnswer | undefined; vary: readonly string[] }[],
+  now: number,
+): Record<string, string> {
+  const statuses = answers.map((a) => a.status);
+  const status: CacheStatus = statuses.every((s) => s === 'HIT') ? 'HIT' : statuses.includes('BYPASS') ? 'BYPASS' : 'MISS';
+  const cacheable = answers.map((a) => a.answer);
+  if (cacheable.length === 0 || cacheable.some((answer) => answer === undefined)) return { 'cache-control': NO_STORE, 'x-cache': status };
+  let maxAge = Infinity;
+  let swr = Infinity;
+  let scope: CacheScope = 'PUBLIC';
+  const vary = new Set<string>();
+  for (const { answer, vary: names } of answers) {
+    const { entry, fromCache } = answer!;
+    // The batch is as fresh as its least fresh part: each one's seconds left, from now.
+    maxAge = Math.min(maxAge, freshSeconds(entry, now, fromCache));
+    swr = Math.min(swr, Math.floor(entry.swrMs / 1000));
+    if (entry.scope === 'PRIVATE') scope = 'PRIVATE';
+    for (const name of names) vary.add(name);
+  }
+  const headers: Record<string, string> = {
+    'cache-control': cacheControlValue(maxAge, scope, swr),
+    'x-cache': status,
+    vary: varyValue([...vary]),
+  };
+  if (answers.some((a) => a.answer?.coalesced)) headers['x-cache-coalesced'] = '1';
+  return headers;
+}
+
+// Hits repeat the same few header values: build each string once (keyed by number when there
+// is no swr, as on most hits, so the lookup makes no string).
+const cacheControlValues = new Map<number | string, string>();
+function cacheControlValue(maxAge: number, scope: CacheScope, swr: number): string {
+  const slot = swr > 0 ? `${maxAge} ${scope} ${swr}` : scope === 'PRIVATE' ? -1 - maxAge : maxAge;
   let value = cacheControlValues.get(slot);
   if (value === undefined) {
-    value = `max-age=${maxAge}, ${scope === 'PRIVATE' ? 'private' : 'public'}`;
+    value = `max-age=${maxAge}, ${scope === 'PRIVATE' ? 'private' : 'public'}${swr > 0 ? `, stale-while-revalidate=${swr}` : ''}`;
     if (cacheControlValues.size >= 4096) cacheControlValues.clear();
     cacheControlValues.set(slot, value);
   }

@@ -25,10 +25,10 @@ import {
   type GraphQLObjectType,
   type GraphQLNamedType,
 } from 'graphql';
-import { defaultBuildEntityId } from '@envelop/response-cache';
-import { definitionNodes, possibleObjectTypes } from './cache-hints.ts';
+import { definitionNodes } from './cache-hints.ts';
 
-export const entityTag = (typeName: string, id: unknown): string => defaultBuildEntityId(typeName, String(id));
+/** `Type:id`, the form @envelop/response-cache gives its entity ids too. */
+export const entityTag = (typeName: string, id: unknown): string => `${typeName}:${String(id)}`;
 export const parentListTag = (parentType: string, parentId: unknown, field: string) =>
   `${parentType}:${String(parentId)}.${field}`;
 export const fieldListTag = (parentType: string, field: string) => `${parentType}.${field}`;
@@ -66,7 +66,14 @@ export interface TagIndexOptions {
   defaultIdField?: string;
 }
 
-export function buildTagIndex(schema: GraphQLSchema, { idFields = {}, defaultIdField = 'id' }: TagIndexOptions = {}): TagIndex {
+/** Every object type a field of a named type may resolve to (from the schema index). */
+export type PossibleTypes = (type: GraphQLNamedType) => readonly GraphQLObjectType[];
+
+export function buildTagIndex(
+  schema: GraphQLSchema,
+  possibleTypes: PossibleTypes,
+  { idFields = {}, defaultIdField = 'id' }: TagIndexOptions = {},
+): TagIndex {
   for (const [typeName, field] of Object.entries(idFields)) {
     const type = schema.getType(typeName);
     if (!isObjectType(type) || !type.getFields()[field]) {
@@ -82,8 +89,9 @@ export function buildTagIndex(schema: GraphQLSchema, { idFields = {}, defaultIdF
     if (type.getFields()[field]) idFieldOf.set(type.name, field);
   }
 
-  const relations = readListRelations(schema, objectTypes, idFieldOf);
+  const relations = readListRelations(schema, possibleTypes, objectTypes, idFieldOf);
   const abstractOwners = abstractTypesByObject(schema);
+  const roots = new Set<GraphQLNamedType | null | undefined>([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]);
   const writeTags = new Map<string, string[]>();
   const add = (typeName: string, tag: string) => {
     const tags = writeTags.get(typeName) ?? [];
@@ -98,7 +106,7 @@ export function buildTagIndex(schema: GraphQLSchema, { idFields = {}, defaultIdF
       if (!isListType(nullable)) continue;
       const element = getNamedType(field.type);
       if (!isCompositeType(element) || relations.perParentLists.has(`${type.name}.${field.name}`)) continue;
-      for (const concrete of possibleObjectTypes(schema, element)) add(concrete.name, fieldListTag(type.name, field.name));
+      for (const concrete of possibleTypes(element)) add(concrete.name, fieldListTag(type.name, field.name));
     }
   }
 
@@ -109,9 +117,13 @@ export function buildTagIndex(schema: GraphQLSchema, { idFields = {}, defaultIdF
     typeTags: (typeName) => {
       const type = schema.getType(typeName);
       if (!type || !isCompositeType(type)) throw new Error(`evictType: the schema has no object, interface or union type "${typeName}"`);
+      if (roots.has(type)) {
+        // Purging it would answer "0 evicted" while every answer still stands.
+        throw new Error(`evictType: "${typeName}" is a root operation type, under which no answer is indexed; evict the types its fields return, or everything`);
+      }
       // An abstract type stands for every object type that implements or belongs to it.
       const tags = new Set([typeTag(typeName)]);
-      for (const concrete of possibleObjectTypes(schema, type)) {
+      for (const concrete of possibleTypes(type)) {
         tags.add(typeTag(concrete.name));
         for (const owner of abstractOwners.get(concrete.name) ?? []) tags.add(typeTag(owner));
         for (const tag of writeTags.get(concrete.name) ?? []) tags.add(tag);
@@ -135,6 +147,7 @@ function abstractTypesByObject(schema: GraphQLSchema): Map<string, string[]> {
 /** Reads `@cacheList(via:)` and checks, at start-up, that each one can be followed. */
 function readListRelations(
   schema: GraphQLSchema,
+  possibleTypes: PossibleTypes,
   objectTypes: readonly GraphQLObjectType[],
   idFieldOf: ReadonlyMap<string, string>,
 ): ListRelations {
@@ -156,8 +169,8 @@ function readListRelations(
       if (!idFieldOf.has(parent.name)) {
         throw new Error(`@cacheList on ${coordinate}: ${parent.name} has no id field, so its lists cannot be told apart`);
       }
-      for (const concrete of possibleObjectTypes(schema, element) as GraphQLNamedType[]) {
-        const via = isObjectType(concrete) ? concrete.getFields()[args.via] : undefined;
+      for (const concrete of possibleTypes(element)) {
+        const via = concrete.getFields()[args.via];
         if (!via || getNamedType(via.type) !== parent || isListType(getNullableType(via.type))) {
           throw new Error(
             `@cacheList(via: "${args.via}") on ${coordinate}: expected ${concrete.name}.${args.via} to return one ${parent.name}`,

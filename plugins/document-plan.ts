@@ -24,8 +24,7 @@ import {
   type SelectionNode,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { possibleObjectTypes, type HintIndex } from './cache-hints.ts';
-import type { ListRelations } from './cache-tags.ts';
+import type { SchemaIndex } from './schema-index.ts';
 import { hashKey } from './cache-key.ts';
 
 export interface OperationPlan {
@@ -34,9 +33,9 @@ export interface OperationPlan {
   readonly introspection: boolean;
   /**
    * Whether an answer can be PRIVATE, judged from the schema's hints, so the key carries the
-   * session. Also set at run time when an answer turns PRIVATE through a dynamic hint.
+   * session. Shared by every request with this text: never changed after it is built.
    */
-  privateScope: boolean;
+  readonly privateScope: boolean;
 }
 
 export interface DocumentPlan {
@@ -46,8 +45,8 @@ export interface DocumentPlan {
   readonly operations: ReadonlyMap<string, OperationPlan>;
 }
 
-/** Prefix of the aliases the cache adds to mutation documents; stripped from every answer. */
-export const PROBE_PREFIX = '__gcl_via_';
+/** Prefix of the aliases the cache adds to mutation documents, unless the document already uses it. */
+const PROBE_PREFIX = '__gcl_via_';
 
 export interface DocumentPlanner {
   /** The plan for a query text, or null when it does not parse (the pipeline reports that). */
@@ -57,8 +56,7 @@ export interface DocumentPlanner {
 }
 
 export function createDocumentPlanner(
-  schema: GraphQLSchema,
-  hints: HintIndex,
+  index: SchemaIndex,
   { maxTextBytes = 8 * 1024 * 1024 }: { maxTextBytes?: number } = {},
 ): DocumentPlanner {
   const plans = new LRUCache<string, DocumentPlan | false>({
@@ -76,7 +74,7 @@ export function createDocumentPlanner(
       plans.set(query, false);
       return null;
     }
-    const built = buildPlan(schema, hints, document);
+    const built = buildPlan(index, document);
     plans.set(query, built);
     return built;
   }
@@ -89,8 +87,8 @@ export function createDocumentPlanner(
   return { plan, operation };
 }
 
-function buildPlan(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode): DocumentPlan {
-  const { privateScope, introspection } = analyse(schema, hints, document);
+function buildPlan(index: SchemaIndex, document: DocumentNode): DocumentPlan {
+  const { privateScope, introspection } = analyse(index, document);
   const operations = new Map<string, OperationPlan>();
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
@@ -104,7 +102,7 @@ function buildPlan(schema: GraphQLSchema, hints: HintIndex, document: DocumentNo
  * hint on any concrete type it may resolve to, is PRIVATE makes the operation private.
  * Fields are judged by their definition, so aliases and fragments change nothing.
  */
-function analyse(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode) {
+function analyse({ schema, hints, possibleTypes }: SchemaIndex, document: DocumentNode) {
   const typeInfo = new TypeInfo(schema);
   let privateScope = false;
   let introspection = false;
@@ -116,8 +114,7 @@ function analyse(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode
         const parent = typeInfo.getParentType();
         const fieldDef = typeInfo.getFieldDef();
         if (!parent || !fieldDef || privateScope) return;
-        for (const concrete of possibleObjectTypes(schema, parent)) {
-          if (!isObjectType(concrete)) continue;
+        for (const concrete of possibleTypes(parent)) {
           const field = concrete.getFields()[fieldDef.name];
           if (field && hints.fieldHint(concrete, field).scope === 'PRIVATE') privateScope = true;
         }
@@ -125,8 +122,8 @@ function analyse(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode
         const target = getNamedType(fieldDef.type);
         if (isCompositeType(target)) {
           if (hints.typeHint(target).scope === 'PRIVATE') privateScope = true;
-          for (const concrete of possibleObjectTypes(schema, target)) {
-            if (isCompositeType(concrete) && hints.typeHint(concrete).scope === 'PRIVATE') privateScope = true;
+          for (const concrete of possibleTypes(target)) {
+            if (hints.typeHint(concrete).scope === 'PRIVATE') privateScope = true;
           }
         }
       },
@@ -135,30 +132,40 @@ function analyse(schema: GraphQLSchema, hints: HintIndex, document: DocumentNode
   return { privateScope, introspection };
 }
 
+/** A mutation document as executed, with the alias prefix of the probes added to it. */
+export interface ProbedMutation {
+  readonly document: DocumentNode;
+  /** Response keys that start with it are probes, stripped from the answer; none when nothing was added. */
+  readonly probePrefix: string | undefined;
+}
+
 /**
- * Adds `__gcl_via_<field>: <field> { __typename }` to the selection of every mutation root
- * field whose result type has list relations, so the relation (say `Product.category`) is
- * resolved whatever the client selected, and the written object's lists can be evicted.
- * `__typename` below the probe resolves no field, so the probed parent is not collected as
- * a changed entity itself.
+ * Adds `<prefix><field>: <field> { __typename }` to the selection of every mutation root field
+ * whose result type has list relations, so the relation (say `Product.category`) is resolved
+ * whatever the client selected, and the written object's lists can be evicted. `__typename`
+ * below the probe resolves no field, so the probed parent is not collected as a changed entity
+ * itself. The prefix is one no response key of the document starts with, so a client's own
+ * aliases are never taken for probes.
  */
-export function createRelationProber(schema: GraphQLSchema, relations: ListRelations): (document: DocumentNode) => DocumentNode {
-  const probed = new WeakMap<DocumentNode, DocumentNode>();
+export function createRelationProber(index: SchemaIndex): (document: DocumentNode) => ProbedMutation {
+  const probed = new WeakMap<DocumentNode, ProbedMutation>();
   return (document) => {
     let result = probed.get(document);
     if (!result) {
-      result = addRelationProbes(schema, relations, document);
+      result = addRelationProbes(index, document);
       probed.set(document, result);
     }
     return result;
   };
 }
 
-function addRelationProbes(schema: GraphQLSchema, relations: ListRelations, document: DocumentNode): DocumentNode {
-  const mutationType = schema.getMutationType();
-  if (!mutationType || relations.viaFieldsByType.size === 0) return document;
-  const typeInfo = new TypeInfo(schema);
-  return visit(
+function addRelationProbes(index: SchemaIndex, document: DocumentNode): ProbedMutation {
+  const mutationType = index.schema.getMutationType();
+  if (!mutationType || index.tags.relations.viaFieldsByType.size === 0) return { document, probePrefix: undefined };
+  const probePrefix = unusedPrefix(document);
+  let added = false;
+  const typeInfo = new TypeInfo(index.schema);
+  const probedDocument = visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Field: {
@@ -166,23 +173,38 @@ function addRelationProbes(schema: GraphQLSchema, relations: ListRelations, docu
           if (typeInfo.getParentType() !== mutationType || !node.selectionSet) return undefined;
           const target = getNamedType(typeInfo.getType());
           if (!target) return undefined;
-          const probes = probeSelections(schema, relations, target);
+          const probes = probeSelections(index, target, probePrefix);
           if (probes.length === 0) return undefined;
+          added = true;
           return { ...node, selectionSet: { ...node.selectionSet, selections: [...node.selectionSet.selections, ...probes] } };
         },
       },
     }),
   );
+  return added ? { document: probedDocument, probePrefix } : { document, probePrefix: undefined };
 }
 
-function probeSelections(schema: GraphQLSchema, relations: ListRelations, target: GraphQLNamedType): SelectionNode[] {
+/** `__gcl_via_`, or `__gcl_via2_`, `__gcl_via3_`…: the first no alias or field name starts with. */
+function unusedPrefix(document: DocumentNode): string {
+  const keys: string[] = [];
+  visit(document, {
+    Field(node) {
+      keys.push(node.alias?.value ?? node.name.value);
+    },
+  });
+  let prefix = PROBE_PREFIX;
+  for (let n = 2; keys.some((key) => key.startsWith(prefix)); n++) prefix = `__gcl_via${n}_`;
+  return prefix;
+}
+
+function probeSelections(index: SchemaIndex, target: GraphQLNamedType, probePrefix: string): SelectionNode[] {
   const selections: SelectionNode[] = [];
-  for (const concrete of possibleObjectTypes(schema, target)) {
-    const viaFields = relations.viaFieldsByType.get(concrete.name);
+  for (const concrete of index.possibleTypes(target)) {
+    const viaFields = index.tags.relations.viaFieldsByType.get(concrete.name);
     if (!viaFields) continue;
     const fields: FieldNode[] = [...viaFields.keys()].map((via) => ({
       kind: Kind.FIELD,
-      alias: { kind: Kind.NAME, value: PROBE_PREFIX + via },
+      alias: { kind: Kind.NAME, value: probePrefix + via },
       name: { kind: Kind.NAME, value: via },
       selectionSet: {
         kind: Kind.SELECTION_SET,

@@ -34,8 +34,8 @@ import {
   type PolicyValues,
 } from './cache-hints.ts';
 import type { CacheScope } from './store.ts';
-import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation, type TagIndex } from './cache-tags.ts';
-import { PROBE_PREFIX } from './document-plan.ts';
+import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation } from './cache-tags.ts';
+import type { SchemaIndex } from './schema-index.ts';
 
 const PREVIOUS_VERSION = Symbol.for('graphql-cache-layer.previousVersion');
 
@@ -52,6 +52,8 @@ export function withPreviousVersion<T extends object>(current: T, previous: obje
 /** What one execution has learned so far. */
 export interface Tracker {
   readonly mutation: boolean;
+  /** Mutations: response keys starting with it are the relation probes the cache added. */
+  readonly probePrefix: string | undefined;
   /** The answer's policy: the minimum over every resolved field. */
   readonly policy: CachePolicy;
   /** Queries: the tags the answer is indexed under. Mutations: the tags the mutation evicts. */
@@ -62,8 +64,8 @@ export interface Tracker {
   readonly pending: Promise<unknown>[];
 }
 
-export function createTracker(mutation: boolean): Tracker {
-  return { mutation, policy: { maxAge: undefined, scope: 'PUBLIC', swr: undefined }, tags: new Set(), seen: new WeakSet(), pending: [] };
+export function createTracker(mutation: boolean, probePrefix?: string): Tracker {
+  return { mutation, probePrefix, policy: { maxAge: undefined, scope: 'PUBLIC', swr: undefined }, tags: new Set(), seen: new WeakSet(), pending: [] };
 }
 
 /** Resolves once every tag of the execution is known. */
@@ -100,26 +102,21 @@ declare module 'graphql' {
   }
 }
 
-export interface InstrumentOptions {
-  hints: HintIndex;
-  tagIndex: TagIndex;
-  /** Seconds for root fields and composite fields without a hint. */
-  defaultMaxAge: number;
-  /** The tracker of the request a resolver runs for, if the cache tracks it. */
-  trackerOf: (context: unknown) => Tracker | undefined;
-}
+/** The tracker of the request a resolver runs for, if the cache tracks it. */
+export type TrackerOf = (context: unknown) => Tracker | undefined;
 
 const instrumented = new WeakSet<GraphQLSchema>();
 
 /** Wraps every field resolver of `schema` in place; a schema is instrumented once. */
-export function instrumentSchema(schema: GraphQLSchema, options: InstrumentOptions): void {
+export function instrumentSchema(index: SchemaIndex, trackerOf: TrackerOf): void {
+  const { schema } = index;
   if (instrumented.has(schema)) throw new Error('this schema is already instrumented by another response cache');
   instrumented.add(schema);
   const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
-      field.resolve = wrapResolver(type, field, roots.has(type), type === schema.getMutationType(), options);
+      field.resolve = wrapResolver(type, field, roots.has(type), type === schema.getMutationType(), index, trackerOf);
     }
   }
 }
@@ -176,7 +173,8 @@ function wrapResolver(
   isRoot: boolean,
   /** A mutation root field: the objects it returns are the ones the mutation wrote. */
   writes: boolean,
-  { hints, tagIndex, defaultMaxAge, trackerOf }: InstrumentOptions,
+  { hints, tags: tagIndex, defaultMaxAge }: SchemaIndex,
+  trackerOf: TrackerOf,
 ): GraphQLFieldResolver<unknown, unknown> {
   const original = field.resolve ?? defaultFieldResolver;
   const hintPlan = planFieldHint(hints, parent, field, isRoot);
@@ -268,7 +266,7 @@ function wrapResolver(
     }
 
     if (tracker.mutation) {
-      if (probedLists && typeof info.path.key === 'string' && info.path.key.startsWith(PROBE_PREFIX)) {
+      if (probedLists && tracker.probePrefix !== undefined && typeof info.path.key === 'string' && info.path.key.startsWith(tracker.probePrefix)) {
         // The same relation on the object as it was: the lists it leaves.
         const previous = (source as Record<symbol, unknown> | null)?.[PREVIOUS_VERSION];
         if (previous) {

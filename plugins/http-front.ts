@@ -8,7 +8,9 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse, RequestListener } from 'node:http';
 import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
-import { shareParams, type FrontResponse, type GraphQLRequestInput, type LookupResult, type RequestState, type ResponseCache } from './response-cache.ts';
+import { engineOf, type FrontResponse, type LookupResult, type ResponseCache } from './response-cache.ts';
+import { shareParams, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
+import { acceptedParams, isJsonRequestType, paramsFromSearch, type GraphQLParams } from './graphql-params.ts';
 import type { RequestLike } from './cache-key.ts';
 import { mergeVary } from './cache-http.ts';
 
@@ -37,15 +39,16 @@ export function createFastPath({
   maxBodyBytes = 1024 * 1024,
   connectionClose = () => false,
 }: FastPathOptions): RequestListener {
+  const engine = engineOf(cache);
   // The hit path makes no named closure per request (tsx gives each a `defineProperty` for its
   // name: about 3 µs of a hit in a profile) and no anonymous one beyond the body's two
   // listeners: the steps below are plain functions that take what they need.
   function pass(req: IncomingMessage & { body?: unknown }, res: ServerResponse, state: RequestState | undefined, body?: string | object) {
     if (state) {
-      cache.attach(req, state);
+      engine.attach(req, state);
       // A leader that never reaches the pipeline's end (client gone, handler crash) must not
       // leave its followers waiting.
-      if (state.lead) res.once('close', () => cache.release(state));
+      if (state.keyed && state.lead) res.once('close', () => engine.release(state));
     }
     // Yoga's adapter takes a body that was already read from `req.body`: the parsed params when
     // there are any (it would walk a string character by character), else the text.
@@ -72,27 +75,27 @@ export function createFastPath({
     res.writeHead(response.status, headers).end(response.body, 'utf8');
   }
 
-  function answer(req: IncomingMessage, res: ServerResponse, state: RequestState, body: object | undefined, result: LookupResult) {
-    if (result.kind === 'hit' || result.kind === 'coalesced') send(res, state.input.request, cache.respond(state, result));
-    else pass(req, res, state, body);
+  function answer(req: IncomingMessage, res: ServerResponse, state: KeyedState, body: object | undefined, result: LookupResult) {
+    if (result.kind === 'miss' || result.kind === 'bypass') pass(req, res, state, body);
+    else send(res, state.input.request, engine.respond(state, result));
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: object) {
     let state: RequestState;
     try {
-      state = cache.begin(input);
+      state = engine.begin(input);
     } catch {
       pass(req, res, undefined, body);
       return;
     }
-    if (state.key === undefined || state.mediaType === null) {
+    if (!state.keyed || state.mediaType === null) {
       pass(req, res, state, body);
       return;
     }
-    const found = cache.lookup(state);
+    const found = engine.lookup(state);
     if ('then' in found) {
       found.then(
-        (result) => answer(req, res, state, body, result),
+        (result) => answer(req, res, state as KeyedState, body, result),
         () => pass(req, res, state, body),
       );
     } else answer(req, res, state, body, found);
@@ -101,16 +104,18 @@ export function createFastPath({
   function onBody(req: IncomingMessage, res: ServerResponse, body: string, size: number) {
     // A chunked body declares no length: the limit is checked on what arrived.
     if (size > maxBodyBytes) return pass(req, res, undefined, body);
-    let params: unknown = parsedBodies.get(body);
+    let params: GraphQLParams | undefined = parsedBodies.get(body);
     if (params === undefined) {
+      let parsed: unknown;
       try {
-        params = JSON.parse(body);
+        parsed = JSON.parse(body);
       } catch {
         return pass(req, res, undefined, body);
       }
-      if (params === null || typeof params !== 'object' || Array.isArray(params) || Object.keys(params).length === 0) {
-        return pass(req, res, undefined, body);
-      }
+      // Only what yoga would execute: a batch, or params yoga refuses, are yoga's to answer.
+      params = acceptedParams(parsed);
+      // Parsed once: a batch goes on as its array; any other value as the text yoga reads again.
+      if (params === undefined) return pass(req, res, undefined, Array.isArray(parsed) ? parsed : body);
       // Identical bodies share one parsed, frozen object (and the key work memoised on it).
       // Only small ones: hot queries are small, and the memo must not hold megabytes a client chose.
       if (body.length <= MAX_SHARED_BODY_CHARS) {
@@ -118,7 +123,7 @@ export function createFastPath({
         parsedBodies.set(body, shareParams(params));
       }
     }
-    serve(req, res, { request: new NodeRequest(req), params: params as GraphQLRequestInput['params'] }, params as object);
+    serve(req, res, { request: new NodeRequest(req), params }, params);
   }
 
   return function fastPath(req, res) {
@@ -129,16 +134,12 @@ export function createFastPath({
 
     if (req.method === 'GET') {
       if (queryAt === -1) return next(req, res);
-      const search = new URLSearchParams(url.slice(queryAt + 1));
-      const query = search.get('query');
-      if (query === null) return next(req, res);
-      return serve(req, res, {
-        request: new NodeRequest(req),
-        params: { query, operationName: search.get('operationName'), variables: search.get('variables') ?? undefined },
-      });
+      const params = paramsFromSearch(new URLSearchParams(url.slice(queryAt + 1)));
+      if (params === undefined) return next(req, res);
+      return serve(req, res, { request: new NodeRequest(req), params });
     }
 
-    if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').includes('json')) return next(req, res);
+    if (req.method !== 'POST' || !isJsonRequestType(req.headers['content-type'])) return next(req, res);
     // A body something before us already read (a body-limit or body-parser middleware).
     const read = (req as IncomingMessage & { body?: unknown }).body;
     if (typeof read === 'string') return onBody(req, res, read, read.length);
@@ -174,7 +175,7 @@ function byteLength(body: string): string {
 }
 
 // Hot queries arrive as the same bytes again and again: parse each distinct body once.
-const parsedBodies = new Map<string, object>();
+const parsedBodies = new Map<string, GraphQLParams>();
 const MAX_SHARED_BODY_CHARS = 16 * 1024;
 
 /** The request as the cache's session and key functions see it, read from node's headers on demand. */

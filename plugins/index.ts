@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parse, type DocumentNode } from 'graphql';
 
 export { createResponseCache, defaultShouldCacheResult } from './response-cache.ts';
-export type { ResponseCache, ResponseCacheOptions, CacheStats, CacheLogger, CacheEvent, EvictEvent } from './response-cache.ts';
+export type { ResponseCache, ResponseCacheOptions, CacheStats, CacheLogger, CacheEvent } from './response-cache.ts';
+export type { EvictEvent, EvictionOutcome, EvictionReason, PendingEvictions } from './eviction-guard.ts';
 export { useResponseCache } from './use-response-cache.ts';
 export type { UseResponseCacheOptions } from './use-response-cache.ts';
 export { createFastPath } from './http-front.ts';

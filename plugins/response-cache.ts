@@ -1,39 +1,37 @@
 /**
- * The response cache engine: one per server, shared by the HTTP fronts (which answer hits
- * before the GraphQL pipeline) and the GraphQL plugin (which executes misses, stores answers
- * and evicts on mutations). It works for any schema; nothing here knows the demo catalog.
+ * The response cache: one per server, for any schema. `createResponseCache` wires its parts:
+ * what it derives from the schema (schema-index.ts), request keying (request-keying.ts),
+ * coalescing (coalescer.ts), the eviction guard (eviction-guard.ts), HTTP headers
+ * (cache-http.ts) and the store. Users get `ResponseCache`: evict, purge, stats, close. The
+ * HTTP front and the GraphQL plugin speak to the engine behind it (`engineOf`), which is not
+ * part of the public API.
  */
-import type { ExecutionResult, GraphQLSchema } from 'graphql';
-import { buildHintIndex, type HintConfig } from './cache-hints.ts';
-import { buildTagIndex, entityTag, type TagIndex } from './cache-tags.ts';
-import { createDocumentPlanner, createRelationProber, type DocumentPlan, type OperationPlan } from './document-plan.ts';
-import { defaultBuildCacheKey, hashKey, stableVariables, type BuildCacheKey, type RequestLike } from './cache-key.ts';
+import { createHmac, randomBytes } from 'node:crypto';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import type { HintConfig } from './cache-hints.ts';
+import { entityTag } from './cache-tags.ts';
+import { createDocumentPlanner, createRelationProber, type ProbedMutation } from './document-plan.ts';
+import { defaultBuildCacheKey, type BuildCacheKey, type RequestLike } from './cache-key.ts';
 import { createTracker, instrumentSchema, trackerSettled, type Tracker } from './execution-tracker.ts';
 import {
+  batchCacheHeaders,
   cacheHeaders,
   etagMatches,
-  negotiateMediaType,
   freshSeconds,
   withMetadata,
   type CacheOutcome,
-  type CacheStatus,
-  type CacheableAnswer,
 } from './cache-http.ts';
+import { createCoalescer } from './coalescer.ts';
+import { createEvictionGuard, type EvictEvent, type EvictionOutcome, type PendingEvictions } from './eviction-guard.ts';
 import { createMemoryStore } from './memory-store.ts';
-import type { CacheEntry, CacheScope, CacheStore, MaybePromise, ReadTicket, StoreStats } from './store.ts';
-
-/** The GraphQL request as a front read it: method and headers, and the GraphQL params. */
-export interface GraphQLRequestInput {
-  request: RequestLike;
-  params: { query?: unknown; operationName?: unknown; variables?: unknown };
-}
+import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
+import { buildSchemaIndex, type SchemaIndex } from './schema-index.ts';
+import type { CacheEntry, CacheScope, CacheStore, Lookup, MaybePromise, ReadTicket, StoreStats } from './store.ts';
 
 export interface CacheLogger {
   warn(message: string, ...args: unknown[]): void;
   error(message: string, ...args: unknown[]): void;
 }
-
-export type EvictEvent = { all: false; tags: readonly string[]; evicted: number } | { all: true };
 
 export interface CacheEvent {
   key: string;
@@ -82,12 +80,44 @@ export interface ResponseCacheOptions {
   onHit?: (event: CacheEvent) => void;
   /** Called for every answer looked up, not found and executed. @default no-op */
   onMiss?: (event: CacheEvent) => void;
-  /** Called after an eviction: its tags and how many answers went, or `all` for `evictAll`. @default no-op */
+  /** Called after the store applied an eviction: its tags and how many answers went, or `all`, and why. @default no-op */
   onEvict?: (event: EvictEvent) => void;
 }
 
 /** Errors are never cached. */
 export const defaultShouldCacheResult = (result: ExecutionResult): boolean => !result.errors?.length;
+
+/** What users call. */
+export interface ResponseCache {
+  /** Drops every answer that contains this object. Pending (and the cache bypassed) when the store is unreachable. */
+  evictEntity(typeName: string, id: string | number): Promise<EvictionOutcome>;
+  /** Drops every answer that contains any object of this type, or a list or null of it. */
+  evictType(typeName: string): Promise<EvictionOutcome>;
+  /** Drops everything this cache stored. */
+  evictAll(): Promise<EvictionOutcome>;
+  /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
+  readonly degraded: boolean;
+  /** Counts since start-up, pending evictions, and the in-process store's size when there is one. */
+  stats(): CacheStats;
+  close(): Promise<void>;
+}
+
+export interface CacheStats {
+  /** Answers served from the cache, stale ones inside their `swr` window included. */
+  hits: number;
+  /** Of the hits, stale answers served while one refresh ran. */
+  stale: number;
+  /** Answers looked up, not found, executed and sent as `MISS`. */
+  misses: number;
+  /** Misses answered with another identical request's execution. */
+  coalesced: number;
+  /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
+  degraded: boolean;
+  /** What is waiting for a retry. */
+  pendingEvictions: PendingEvictions;
+  /** The in-process store or tier; null when answers live only outside the process (Redis). */
+  local: StoreStats | null;
+}
 
 /** A response a front can send as it is. */
 export interface FrontResponse {
@@ -96,107 +126,62 @@ export interface FrontResponse {
   body: string | null;
 }
 
-/** What a request's GraphQL params determine, whatever its headers. */
-interface Prepared {
-  operationName: string;
-  /** Absent when the text does not parse. */
-  documentPlan: DocumentPlan | undefined;
-  /** Absent when the text has no such operation. */
-  operation: OperationPlan | undefined;
-  /** Stable JSON; absent when the variables are not an object. */
-  variables: string | undefined;
-  /** The default key without a session, once computed. */
-  sharedKey: string | undefined;
-}
+/** An answer taken from the cache: fresh, stale (while one refresh runs) or another request's execution. */
+export type ServedResult = { kind: 'hit' | 'stale' | 'coalesced'; entry: CacheEntry };
+export type LookupResult = ServedResult | { kind: 'miss' } | { kind: 'bypass' };
 
-interface Lead {
-  promise: Promise<CacheEntry | null>;
-  settle(entry: CacheEntry | null): void;
-}
-
-/** Everything the cache knows about one request, from the front to the response headers. */
-export interface RequestState {
-  readonly input: GraphQLRequestInput;
-  /** Absent when the request cannot be cached (mutation, unparsable, private without session…). */
-  readonly key: string | undefined;
-  readonly documentPlan: DocumentPlan | undefined;
-  readonly operation: OperationPlan | undefined;
-  readonly session: string | null;
-  /** False when the request's Cache-Control says no-cache or no-store: execute, then refresh. */
-  readonly readable: boolean;
-  /** The media type a hit is sent as, or null when a front must leave the request to yoga. */
-  readonly mediaType: string | null;
-  ticket?: ReadTicket;
-  lead?: Lead;
-  status: CacheStatus;
-  answer?: CacheableAnswer;
-}
-
-export type LookupResult =
-  | { kind: 'hit'; entry: CacheEntry }
-  | { kind: 'coalesced'; entry: CacheEntry }
-  | { kind: 'miss' }
-  | { kind: 'bypass' };
-
-export interface ResponseCache {
-  readonly schema: GraphQLSchema;
+/** The protocol between the cache's fronts (HTTP, GraphQL plugin) and its engine. Internal. */
+export interface CacheEngine {
+  readonly index: SchemaIndex;
   readonly store: CacheStore;
   readonly includeExtensionMetadata: boolean;
-  /** Works out the request's key and whether it may be read from the cache. Synchronous. */
+  /** Keys the request and decides whether it may be read from the cache. Synchronous. */
   begin(input: GraphQLRequestInput): RequestState;
-  /** One store lookup (none when another identical miss is already executing). */
+  /** One store lookup (none when an identical miss is already executing, or when bypassing). */
   lookup(state: RequestState): MaybePromise<LookupResult>;
-  /** The response for a hit or a coalesced answer, 304 when the request's validator matches. */
-  respond(state: RequestState, result: { kind: 'hit' | 'coalesced'; entry: CacheEntry }): FrontResponse;
+  /** Records a served answer on its request; returns the body to send (with metadata when asked). */
+  serve(state: KeyedState, result: ServedResult): string;
+  /** The whole response for a served answer, for a front that sends it itself. */
+  respond(state: KeyedState, result: ServedResult): FrontResponse;
+  /**
+   * The status (200, or 304 when `If-None-Match` names the answer) and cache headers for a
+   * request's answer; for a batch, one set of headers for all its operations.
+   */
+  httpAnswer(states: readonly RequestState[], ifNoneMatch: string | null | undefined): { status: 200 | 304; headers: Record<string, string> };
   /** Remembers a request's state under the object that carries it through the pipeline. */
   attach(carrier: object, state: RequestState): void;
   stateOf(carrier: object): RequestState | undefined;
   /** Starts watching an execution; returns the tracker its resolvers report to. */
-  track(context: object, mutation: boolean): Tracker;
+  track(context: object, mutation: boolean, probePrefix?: string): Tracker;
   /** The mutation document with relation probes for its written objects. */
-  probeMutation: ReturnType<typeof createRelationProber>;
-  /** Stores a finished query's answer if cacheable; returns the body to send when it serialised one. */
-  completeQuery(state: RequestState | undefined, tracker: Tracker, result: ExecutionResult): Promise<string | undefined>;
+  probeMutation(document: DocumentNode): ProbedMutation;
+  /** Stores a finished query's answer if it may; returns the body to send when it serialised one. */
+  completeQuery(state: KeyedState, tracker: Tracker, result: ExecutionResult): Promise<string | undefined>;
   /** Evicts what a finished mutation wrote, before its response is sent. */
   completeMutation(tracker: Tracker): Promise<void>;
   /** Lets waiting followers go when a leader ends without an answer to share. */
   release(state: RequestState): void;
-  /** Headers for the answer the pipeline produced. */
-  headersFor(state: RequestState | undefined): Record<string, string>;
-  /** Drops every answer that contains this object. */
-  evictEntity(typeName: string, id: string | number): Promise<number>;
-  /** Drops every answer that contains any object of this type, or a list or null of it. */
-  evictType(typeName: string): Promise<number>;
-  /** Drops everything this cache stored. */
-  evictAll(): Promise<void>;
-  readonly tagIndex: TagIndex;
   /**
    * How a stale entry inside its `swr` window is refreshed: the plugin replays the request
    * through yoga with `Cache-Control: no-cache`. Without one, stale entries are misses.
    */
   setRevalidator(revalidate: (input: GraphQLRequestInput) => Promise<void>): void;
-  /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
-  readonly degraded: boolean;
-  /** Counts since start-up, and the in-process store's size when there is one. */
-  stats(): CacheStats;
-  close(): Promise<void>;
 }
 
-export interface CacheStats {
-  /** Answers served from the cache (stale ones inside their `swr` window included). */
-  hits: number;
-  /** Answers looked up, not found, executed and sent as `MISS`. */
-  misses: number;
-  /** Misses answered with another identical request's execution. */
-  coalesced: number;
-  /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
-  degraded: boolean;
-  /** The in-process store or tier; null when answers live only outside the process (Redis). */
-  local: StoreStats | null;
+const engines = new WeakMap<ResponseCache, CacheEngine>();
+
+/** The engine behind a cache, for the fronts that serve it. Throws for anything `createResponseCache` did not make. */
+export function engineOf(cache: ResponseCache): CacheEngine {
+  const engine = engines.get(cache);
+  if (!engine) throw new TypeError('expected a cache made by createResponseCache');
+  return engine;
 }
 
 const silentLogger: CacheLogger = { warn() {}, error() {} };
 const noop = () => {};
+const BYPASS: LookupResult = { kind: 'bypass' };
+const MISS: LookupResult = { kind: 'miss' };
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function createResponseCache({
   schema,
@@ -204,7 +189,7 @@ export function createResponseCache({
   session = () => null,
   sessionHeaders = ['Authorization'],
   defaultMaxAge = 0,
-  hints: hintConfig = {},
+  hints = {},
   idFields = {},
   cacheIntrospection = false,
   includeExtensionMetadata = false,
@@ -221,131 +206,78 @@ export function createResponseCache({
   if (!Number.isInteger(defaultMaxAge) || defaultMaxAge < 0) {
     throw new Error(`expected defaultMaxAge to be a whole number of seconds >= 0, got ${JSON.stringify(defaultMaxAge)}`);
   }
-  const hints = buildHintIndex(schema, hintConfig);
-  const tagIndex = buildTagIndex(schema, { idFields });
-  const planner = createDocumentPlanner(schema, hints);
-  const probeMutation = createRelationProber(schema, tagIndex.relations);
+  const index = buildSchemaIndex(schema, { hints, idFields, defaultMaxAge });
+  const keying = createRequestKeying({ planner: createDocumentPlanner(index), session, buildKey, cacheIntrospection });
+  const probeMutation = createRelationProber(index);
+  const coalescer = createCoalescer<CacheEntry>();
+  const guard = createEvictionGuard({ store, retryMs: evictionRetryMs, logger, onEvict });
   const trackers = new WeakMap<object, Tracker>();
   const states = new WeakMap<object, RequestState>();
-  const inflight = new Map<string, Lead>();
   const revalidating = new Set<string>();
   let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
-  instrumentSchema(schema, { hints, tagIndex, defaultMaxAge, trackerOf: (context) => trackers.get(context as object) });
-
-  // Evictions that failed (the store was unreachable). Until they succeed nothing is read or
-  // written: serving from a cache that may still hold what they should have removed could be
-  // serving stale data.
-  const pendingEvictions = new Set<string>();
-  let retryTimer: NodeJS.Timeout | undefined;
-  const counts = { hits: 0, misses: 0, coalesced: 0 };
-
-  function bypass(input: GraphQLRequestInput, mediaType: string | null, documentPlan?: DocumentPlan, operation?: OperationPlan): RequestState {
-    return { input, key: undefined, documentPlan, operation, session: null, readable: false, mediaType, status: 'BYPASS' };
-  }
-
-  // A front that parses each distinct body once hands the same shared params object (see
-  // shareParams) to every request with that body: what follows from the params alone (plan,
-  // operation, variables and, for the default key, the shared key) is worked out once per object.
-  const preparedParams = new WeakMap<object, Prepared>();
-  const keyDependsOnParamsAlone = buildKey === defaultBuildCacheKey;
-
-  function prepare(params: GraphQLRequestInput['params']): Prepared | undefined {
-    const memoised = sharedParams.has(params);
-    if (memoised) {
-      const known = preparedParams.get(params);
-      if (known !== undefined) return known;
-    }
-    if (typeof params.query !== 'string') return undefined;
-    const operationName = params.operationName ?? null;
-    if (operationName !== null && typeof operationName !== 'string') return undefined;
-    const documentPlan = planner.plan(params.query) ?? undefined;
-    const operation = documentPlan && planner.operation(documentPlan, operationName);
-    const prepared: Prepared = {
-      operationName: operationName ?? '',
-      documentPlan,
-      operation,
-      variables: documentPlan && operation ? readVariables(params.variables) : undefined,
-      sharedKey: undefined,
-    };
-    if (memoised) preparedParams.set(params, prepared);
-    return prepared;
-  }
-
-  function begin(input: GraphQLRequestInput): RequestState {
-    const { request, params } = input;
-    const mediaType = negotiateMediaType(request.headers.get('accept'));
-    if (request.method !== 'GET' && request.method !== 'POST') return bypass(input, mediaType);
-    const prepared = prepare(params);
-    if (prepared === undefined) return bypass(input, mediaType);
-    const { documentPlan, operation, variables } = prepared;
-    if (!documentPlan || !operation) return bypass(input, mediaType, documentPlan);
-    if (operation.kind !== 'query' || (operation.introspection && !cacheIntrospection)) return bypass(input, mediaType, documentPlan, operation);
-    if (variables === undefined) return bypass(input, mediaType, documentPlan, operation);
-    // Read at every request: a dynamic hint may turn an operation private at run time.
-    const sessionId = operation.privateScope ? (session(request) ?? null) : null;
-    if (operation.privateScope && sessionId === null) return bypass(input, mediaType, documentPlan, operation);
-    let key = sessionId === null && keyDependsOnParamsAlone ? prepared.sharedKey : undefined;
-    if (key === undefined) {
-      key = buildKey({ documentHash: documentPlan.hash, operationName: prepared.operationName, variables, session: sessionId, request });
-      if (sessionId === null && keyDependsOnParamsAlone) prepared.sharedKey = key;
-    }
-    const cacheControl = request.headers.get('cache-control');
-    const readable = !cacheControl || !/\bno-(cache|store)\b/i.test(cacheControl);
-    return { input, key, documentPlan, operation, session: sessionId, readable, mediaType, status: 'BYPASS' };
-  }
+  const counts = { hits: 0, stale: 0, misses: 0, coalesced: 0 };
+  // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
+  // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.
+  const etagSecret = randomBytes(32);
+  instrumentSchema(index, (context) => trackers.get(context as object));
 
   function lookup(state: RequestState): MaybePromise<LookupResult> {
-    const { key } = state;
-    if (key === undefined || pendingEvictions.size > 0) return { kind: 'bypass' };
-    if (!state.readable) return withTicket(state, { kind: 'bypass' });
-    const lead = coalesce ? inflight.get(key) : undefined;
-    if (lead) {
-      return lead.promise.then((entry): MaybePromise<LookupResult> => {
-        if (entry) return { kind: 'coalesced', entry };
-        return withTicket(state, { kind: 'miss' });
-      });
-    }
-    const found = store.get(key);
-    return isPromise(found) ? found.then((l) => afterGet(state, l.entry, l.ticket)) : afterGet(state, found.entry, found.ticket);
+    if (!state.keyed || guard.degraded) return BYPASS;
+    // No-cache and no-store execute; a no-cache answer refreshes the entry, so it needs a ticket.
+    if (!state.readable) return state.storable ? withTicket(state, BYPASS) : BYPASS;
+    const following = coalesce ? coalescer.follow(state.key) : undefined;
+    if (following) return follow(state, following, undefined);
+    const found = store.get(state.key);
+    return isPromise(found) ? found.then((lookup) => afterGet(state, lookup)) : afterGet(state, found);
   }
 
-  /** Requests that execute without a lookup still need a ticket to store what they produce. */
-  function withTicket(state: RequestState, result: LookupResult): MaybePromise<LookupResult> {
-    const keep = (ticket: ReadTicket) => {
-      state.ticket = ticket;
-      return result;
-    };
-    if (store.ticket) {
-      const ticket = store.ticket(state.key!);
-      return isPromise(ticket) ? ticket.then(keep) : keep(ticket);
-    }
-    const found = store.get(state.key!);
-    return isPromise(found) ? found.then((l) => keep(l.ticket)) : keep(found.ticket);
-  }
-
-  function afterGet(state: RequestState, entry: CacheEntry | undefined, ticket: ReadTicket): LookupResult {
+  function afterGet(state: KeyedState, { entry, ticket }: Lookup): MaybePromise<LookupResult> {
     if (entry) {
       const age = now() - entry.createdAt;
       if (age < entry.maxAgeMs) return { kind: 'hit', entry };
       if (revalidator && age < entry.maxAgeMs + entry.swrMs) {
         revalidate(state);
-        return { kind: 'hit', entry };
+        return { kind: 'stale', entry };
       }
     }
-    state.ticket = ticket;
-    if (coalesce && !inflight.has(state.key!)) {
-      let settle!: (entry: CacheEntry | null) => void;
-      const promise = new Promise<CacheEntry | null>((resolve) => (settle = resolve));
-      const lead: Lead = { promise, settle };
-      inflight.set(state.key!, lead);
+    if (coalesce) {
+      const lead = coalescer.lead(state.key);
+      // An identical miss became the leader while this lookup was in flight (a slow store):
+      // join it rather than execute again.
+      if (lead === undefined) return follow(state, coalescer.follow(state.key)!, ticket);
       state.lead = lead;
     }
-    return { kind: 'miss' };
+    state.ticket = ticket;
+    return MISS;
+  }
+
+  /**
+   * Waits for the leader's answer. When it has none to share, this request executes itself,
+   * with the ticket of its own lookup if it made one: older than anything the leader saw, so it
+   * can store no more than the leader could.
+   */
+  function follow(state: KeyedState, leader: Promise<CacheEntry | null>, ticket: ReadTicket | undefined): Promise<LookupResult> {
+    return leader.then((entry): MaybePromise<LookupResult> => {
+      if (entry) return { kind: 'coalesced', entry };
+      if (ticket === undefined) return withTicket(state, MISS);
+      state.ticket = ticket;
+      return MISS;
+    });
+  }
+
+  /** Requests that execute without a lookup still need a ticket to store what they produce. */
+  function withTicket(state: KeyedState, result: LookupResult): MaybePromise<LookupResult> {
+    const keep = (ticket: ReadTicket) => {
+      state.ticket = ticket;
+      return result;
+    };
+    const ticket = store.ticket ? store.ticket(state.key) : mapMaybe(store.get(state.key), (found) => found.ticket);
+    return isPromise(ticket) ? ticket.then(keep) : keep(ticket);
   }
 
   /** One refresh per key at a time; meanwhile everyone is served the stale entry. */
-  function revalidate(state: RequestState) {
-    const key = state.key!;
+  function revalidate(state: KeyedState) {
+    const { key } = state;
     if (revalidating.has(key)) return;
     revalidating.add(key);
     revalidator!(state.input)
@@ -353,88 +285,97 @@ export function createResponseCache({
       .finally(() => revalidating.delete(key));
   }
 
-  function respond(state: RequestState, result: { kind: 'hit' | 'coalesced'; entry: CacheEntry }): FrontResponse {
-    const at = now();
+  function serve(state: KeyedState, result: ServedResult): string {
     const { entry } = result;
-    const hit = result.kind === 'hit';
-    if (hit) counts.hits++;
-    else counts.coalesced++;
-    state.status = hit ? 'HIT' : 'MISS';
-    state.answer = { entry, fromCache: hit, coalesced: !hit };
-    const notify = hit ? onHit : onMiss;
+    const fromCache = result.kind !== 'coalesced';
+    if (fromCache) {
+      counts.hits++;
+      if (result.kind === 'stale') counts.stale++;
+    } else counts.coalesced++;
+    state.status = fromCache ? 'HIT' : 'MISS';
+    state.answer = { entry, fromCache, coalesced: !fromCache };
+    const notify = fromCache ? onHit : onMiss;
     // Built only when someone reads it: a hit is the hot path.
-    const outcome: CacheOutcome | undefined =
-      notify !== noop || includeExtensionMetadata ? { status: state.status, ttl: freshSeconds(entry, at, hit), scope: entry.scope } : undefined;
-    if (notify !== noop) notify({ key: state.key!, outcome: outcome! });
-    const headers = cacheHeaders(state.status, state.answer, at, varyOf(state));
-    if (hit && etagMatches(state.input.request.headers.get('if-none-match'), entry.etag)) {
-      return { status: 304, headers, body: null };
-    }
-    headers['content-type'] = state.mediaType ?? 'application/json; charset=utf-8';
-    return { status: 200, headers, body: outcome && includeExtensionMetadata ? withMetadata(entry.body, outcome) : entry.body };
+    if (notify === noop && !includeExtensionMetadata) return entry.body;
+    const outcome: CacheOutcome = { status: state.status, ttl: freshSeconds(entry, now(), fromCache), scope: entry.scope };
+    if (notify !== noop) notify({ key: state.key, outcome });
+    return includeExtensionMetadata ? withMetadata(entry.body, outcome) : entry.body;
   }
 
-  /** Ends a leader's turn: followers get `entry`, or execute themselves when it is null. */
-  function settleLead(state: RequestState, entry: CacheEntry | null) {
-    const lead = state.lead;
-    if (!lead) return;
-    state.lead = undefined;
-    if (inflight.get(state.key!) === lead) inflight.delete(state.key!);
-    lead.settle(entry);
+  function varyOf(state: RequestState): readonly string[] {
+    return (state.keyed && state.session !== null) || state.answer?.entry.scope === 'PRIVATE' ? sessionHeaders : [];
+  }
+
+  function httpAnswer(requestStates: readonly RequestState[], ifNoneMatch: string | null | undefined) {
+    const at = now();
+    if (requestStates.length !== 1) {
+      const answers = requestStates.map((state) => ({ status: state.status, answer: state.answer, vary: varyOf(state) }));
+      return { status: 200 as const, headers: batchCacheHeaders(answers, at) };
+    }
+    const [state] = requestStates;
+    const headers = cacheHeaders(state.status, state.answer, at, varyOf(state));
+    // The validator names the entry: 304 only for what this same request would be served.
+    const status = state.answer && etagMatches(ifNoneMatch, state.answer.entry.etag) ? 304 : 200;
+    return { status, headers } as const;
+  }
+
+  function respond(state: KeyedState, result: ServedResult): FrontResponse {
+    const body = serve(state, result);
+    const { status, headers } = httpAnswer([state], state.input.request.headers.get('if-none-match'));
+    if (status === 304) return { status, headers, body: null };
+    headers['content-type'] = state.mediaType ?? JSON_TYPE;
+    return { status, headers, body };
   }
 
   function release(state: RequestState) {
-    settleLead(state, null);
+    if (state.keyed && state.lead) settleLead(state, null);
   }
 
-  async function completeQuery(state: RequestState | undefined, tracker: Tracker, result: ExecutionResult) {
+  /** Ends a leader's turn: followers get `entry`, or execute themselves when it is null. */
+  function settleLead(state: KeyedState, entry: CacheEntry | null) {
+    const { lead } = state;
+    if (!lead) return;
+    state.lead = undefined;
+    coalescer.settle(lead, entry);
+  }
+
+  async function completeQuery(state: KeyedState, tracker: Tracker, result: ExecutionResult): Promise<string | undefined> {
     await trackerSettled(tracker);
     const { policy } = tracker;
     // No resolver restricted the answer (only introspection or `__typename` at the root): the
     // root fields take the default, as in Apollo Server.
     const maxAge = policy.maxAge ?? defaultMaxAge;
-    const cacheable = state?.key !== undefined && maxAge > 0 && shouldCacheResult(result);
-    if (!state || !cacheable) {
-      if (state) release(state);
+    if (maxAge <= 0 || !shouldCacheResult(result)) {
+      release(state);
       return undefined;
     }
-    let key = state.key!;
+    let { key } = state;
     if (policy.scope === 'PRIVATE' && state.session === null) {
-      // A dynamic hint made an operation PRIVATE that its static hints said was PUBLIC: key it
-      // by session from now on, and never store this answer under the shared key.
-      state.operation!.privateScope = true;
-      const sessionId = session(state.input.request) ?? null;
-      if (sessionId === null) {
-        release(state);
-        return undefined;
-      }
-      key = buildKey({
-        documentHash: state.documentPlan!.hash,
-        operationName: (state.input.params.operationName as string | null) ?? '',
-        variables: readVariables(state.input.params.variables)!,
-        session: sessionId,
-        request: state.input.request,
-      });
+      // Keyed as shared, answered PRIVATE: no follower may have it, nor the shared key.
       release(state);
+      const privateKey = keying.rekeyPrivate(state);
+      if (privateKey === undefined) return undefined;
+      key = privateKey;
     }
     const body = JSON.stringify({ data: result.data });
+    const scope: CacheScope = policy.scope;
     const entry: CacheEntry = {
       body,
       createdAt: now(),
       maxAgeMs: maxAge * 1000,
       swrMs: (policy.swr ?? 0) * 1000,
-      scope: policy.scope as CacheScope,
-      etag: `"${hashKey(`${key}\n${body}`)}"`,
+      scope,
+      etag: `"${createHmac('sha256', etagSecret).update(key).update('\n').update(body).digest('base64url').slice(0, 27)}"`,
       tags: [...tracker.tags],
     };
     state.answer = { entry, fromCache: false };
     state.status = state.readable ? 'MISS' : 'BYPASS';
     if (state.readable) {
       counts.misses++;
-      onMiss({ key, outcome: { status: 'MISS', ttl: maxAge, scope: entry.scope } });
+      onMiss({ key, outcome: { status: 'MISS', ttl: maxAge, scope } });
     }
     let stored = false;
-    if (state.ticket && pendingEvictions.size === 0) {
+    if (state.storable && state.ticket && !guard.degraded) {
       try {
         stored = await store.set(key, entry, state.ticket);
       } catch (error) {
@@ -444,62 +385,22 @@ export function createResponseCache({
     // Followers may share the answer only when the store accepted it: a refusal means an
     // eviction happened since this execution began, and a follower may have arrived after it.
     settleLead(state, stored ? entry : null);
-    return includeExtensionMetadata
-      ? withMetadata(body, { status: state.status, ttl: maxAge, scope: entry.scope })
-      : body;
+    return includeExtensionMetadata ? withMetadata(body, { status: state.status, ttl: maxAge, scope }) : body;
   }
 
-  async function evictTags(tags: readonly string[]): Promise<number> {
-    if (tags.length === 0) return 0;
-    try {
-      const evicted = await store.evict(tags);
-      onEvict({ all: false, tags, evicted });
-      return evicted;
-    } catch (error) {
-      for (const tag of tags) pendingEvictions.add(tag);
-      logger.error('response cache: eviction failed; the cache is bypassed until it succeeds', error);
-      scheduleRetry();
-      return 0;
-    }
-  }
-
-  function scheduleRetry() {
-    if (retryTimer) return;
-    retryTimer = setTimeout(async () => {
-      retryTimer = undefined;
-      const tags = [...pendingEvictions];
-      try {
-        const evicted = await store.evict(tags);
-        for (const tag of tags) pendingEvictions.delete(tag);
-        onEvict({ all: false, tags, evicted });
-        logger.warn(`response cache: ${tags.length} pending eviction tags applied; caching resumes`);
-      } catch {
-        scheduleRetry();
-      }
-    }, evictionRetryMs);
-    retryTimer.unref();
-  }
-
-  function headersFor(state: RequestState | undefined): Record<string, string> {
-    return cacheHeaders(state?.status ?? 'BYPASS', state?.answer, now(), state ? varyOf(state) : []);
-  }
-
-  function varyOf(state: RequestState): readonly string[] {
-    return state.session !== null || state.answer?.entry.scope === 'PRIVATE' ? sessionHeaders : [];
-  }
-
-  return {
-    schema,
+  const engine: CacheEngine = {
+    index,
     store,
-    tagIndex,
     includeExtensionMetadata,
-    begin,
+    begin: keying.begin,
     lookup,
+    serve,
     respond,
+    httpAnswer,
     attach: (carrier, state) => void states.set(carrier, state),
     stateOf: (carrier) => states.get(carrier),
-    track(context, mutation) {
-      const tracker = createTracker(mutation);
+    track(context, mutation, probePrefix) {
+      const tracker = createTracker(mutation, probePrefix);
       trackers.set(context, tracker);
       return tracker;
     },
@@ -507,69 +408,38 @@ export function createResponseCache({
     completeQuery,
     async completeMutation(tracker) {
       await trackerSettled(tracker);
-      await evictTags([...tracker.tags]);
+      await guard.evict([...tracker.tags], 'mutation');
     },
     release,
-    headersFor,
-    evictEntity: (typeName, id) => {
-      if (!tagIndex.idField(typeName)) throw new Error(`evictEntity: "${typeName}" is not an object type with an id field`);
-      return evictTags([entityTag(typeName, id)]);
-    },
-    evictType: (typeName) => evictTags(tagIndex.typeTags(typeName)),
-    evictAll: async () => {
-      await store.clear();
-      onEvict({ all: true });
-    },
     setRevalidator(revalidate) {
       revalidator = revalidate;
     },
-    get degraded() {
-      return pendingEvictions.size > 0;
+  };
+
+  const cache: ResponseCache = {
+    evictEntity(typeName, id) {
+      if (!index.tags.idField(typeName)) throw new Error(`evictEntity: "${typeName}" is not an object type with an id field`);
+      return guard.evict([entityTag(typeName, id)], 'purge');
     },
-    stats: () => ({ ...counts, degraded: pendingEvictions.size > 0, local: store.stats?.() ?? null }),
+    evictType: (typeName) => guard.evict(index.tags.typeTags(typeName), 'purge'),
+    evictAll: () => guard.clear('purge'),
+    get degraded() {
+      return guard.degraded;
+    },
+    stats: () => ({ ...counts, degraded: guard.degraded, pendingEvictions: guard.pending(), local: store.stats?.() ?? null }),
     async close() {
-      if (retryTimer) clearTimeout(retryTimer);
+      guard.close();
       await store.close();
     },
   };
-}
-
-/** Params objects shared by the requests whose bodies are identical: frozen all the way down. */
-const sharedParams = new WeakSet<object>();
-
-/**
- * Marks parsed GraphQL params as shared by every request with the same body, so the cache works
- * out their plan, variables and key once. Freezes them all the way down first: what is worked
- * out from them must not change under it. Returns the same object.
- */
-export function shareParams<T extends object>(params: T): Readonly<T> {
-  deepFreeze(params);
-  sharedParams.add(params);
-  return params;
-}
-
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const child of Object.values(value)) deepFreeze(child);
-}
-
-/** Variables as stable JSON, or undefined when they are not an object (the pipeline rejects them). */
-function readVariables(raw: unknown): string | undefined {
-  let variables = raw;
-  if (typeof variables === 'string') {
-    if (variables === '') return '{}';
-    try {
-      variables = JSON.parse(variables);
-    } catch {
-      return undefined;
-    }
-  }
-  if (variables === undefined || variables === null) return '{}';
-  if (typeof variables !== 'object' || Array.isArray(variables)) return undefined;
-  return stableVariables(variables as Record<string, unknown>);
+  engines.set(cache, engine);
+  return cache;
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as Promise<T>)?.then === 'function';
+}
+
+function mapMaybe<T, U>(value: MaybePromise<T>, fn: (value: T) => U): MaybePromise<U> {
+  return isPromise(value) ? value.then(fn) : fn(value);
 }

@@ -6,12 +6,15 @@
  *   { "type": "Product" }                            every answer with any Product, or a list or null of them
  *   { "all": true }                                  everything
  *
+ * It answers 200 once the store applied the purge, and 202 `{ "pending": true }` when the store
+ * could not be reached (the purge is retried, and the cache is bypassed until it applies).
  * Without a token configured the endpoint does not exist (404). A missing token is 401, a
  * wrong one 403, and neither evicts anything (operator-endpoint.ts).
  */
 import type { Plugin } from 'graphql-yoga';
 import { createOperatorEndpoint, type OperatorAnswer } from './operator-endpoint.ts';
-import type { ResponseCache } from './response-cache.ts';
+import { engineOf, type ResponseCache } from './response-cache.ts';
+import type { EvictionOutcome } from './eviction-guard.ts';
 
 export interface PurgeEndpointOptions {
   /** The bearer token operators present; unset turns the endpoint off. */
@@ -31,29 +34,33 @@ async function purge(cache: ResponseCache, request: Request): Promise<OperatorAn
   } catch {
     return { status: 400, body: { error: 'the body must be JSON' } };
   }
+  const { index } = engineOf(cache);
   const command = body as { all?: unknown; type?: unknown; entity?: { type?: unknown; id?: unknown } } | null;
   const typeName = command?.entity?.type ?? command?.type;
-  if (typeof typeName === 'string' && !cache.schema.getType(typeName)) {
+  if (typeof typeName === 'string' && !index.schema.getType(typeName)) {
     return { status: 400, body: { error: `the schema has no type "${typeName}"` } };
   }
-  if (command?.entity && typeof typeName === 'string' && !cache.tagIndex.idField(typeName)) {
+  if (command?.entity && typeof typeName === 'string' && !index.tags.idField(typeName)) {
     return { status: 400, body: { error: `"${typeName}" is not an object type with an id field` } };
   }
   try {
-    if (command?.all === true) {
-      await cache.evictAll();
-      return { status: 200, body: { purged: 'all' } };
-    }
+    if (command?.all === true) return answer('all', await cache.evictAll());
     if (typeof command?.entity?.type === 'string' && (typeof command.entity.id === 'string' || typeof command.entity.id === 'number')) {
-      const evicted = await cache.evictEntity(command.entity.type, command.entity.id);
-      return { status: 200, body: { purged: 'entity', evicted } };
+      return answer('entity', await cache.evictEntity(command.entity.type, command.entity.id));
     }
-    if (typeof command?.type === 'string') {
-      const evicted = await cache.evictType(command.type);
-      return { status: 200, body: { purged: 'type', evicted } };
-    }
-  } catch {
-    return { status: 503, body: { error: 'the cache store could not be reached; nothing was purged' } };
+    if (typeof command?.type === 'string') return answer('type', await cache.evictType(command.type));
+  } catch (error) {
+    // evictType refuses what no answer is indexed under (a root type), naming why.
+    return { status: 400, body: { error: (error as Error).message } };
   }
   return { status: 400, body: { error: 'expected {"all": true}, {"type": "T"} or {"entity": {"type": "T", "id": "1"}}' } };
+}
+
+/**
+ * 200 once the store applied the purge; 202 when it could not be reached: the purge is pending,
+ * retried until it applies, and meanwhile the cache is bypassed, so nothing it names is served.
+ */
+function answer(purged: 'all' | 'entity' | 'type', outcome: EvictionOutcome): OperatorAnswer {
+  if (outcome.pending) return { status: 202, body: { purged, pending: true } };
+  return { status: 200, body: purged === 'all' ? { purged, pending: false } : { purged, evicted: outcome.evicted, pending: false } };
 }

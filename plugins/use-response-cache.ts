@@ -1,27 +1,34 @@
 /**
- * The GraphQL-level half of the cache, as a graphql-yoga plugin: it answers hits for requests
- * that reach yoga directly (in-process `yoga.fetch`, or anything the node front let through
- * without looking up), tracks executions, stores cacheable answers, evicts what mutations
- * wrote before their responses leave, and sets the cache headers on every GraphQL answer.
+ * The GraphQL-level half of the cache, as a graphql-yoga plugin. For each operation of a request
+ * (one, or several in a batch) it looks the answer up unless the HTTP front already did, serves
+ * hits without parsing, validating or executing, tracks executions, stores cacheable answers,
+ * evicts what mutations wrote before their responses leave, and sets the cache headers on every
+ * GraphQL answer (one set for a batch: the strictest of its operations').
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { PROBE_PREFIX } from './document-plan.ts';
-import { etagMatches, mergeVary } from './cache-http.ts';
-import type { GraphQLRequestInput, ResponseCache } from './response-cache.ts';
+import { mergeVary } from './cache-http.ts';
+import { acceptedParams } from './graphql-params.ts';
+import { engineOf, type ResponseCache } from './response-cache.ts';
+import type { RequestState } from './request-keying.ts';
 
 export interface UseResponseCacheOptions {
   /** Where yoga serves GraphQL. @default '/graphql' */
   graphqlEndpoint?: string;
 }
 
-export function useResponseCache(
-  cache: ResponseCache,
-  { graphqlEndpoint = '/graphql' }: UseResponseCacheOptions = {},
-): Plugin<{ request: Request }> {
+export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/graphql' }: UseResponseCacheOptions = {}): Plugin {
+  const engine = engineOf(cache);
+  /** The state the HTTP front made for a request it looked up and passed on. */
+  const fromFront = new WeakMap<Request, RequestState>();
+  /** Every operation's state, by request: one header set is made from all of them. */
+  const byRequest = new WeakMap<Request, RequestState[]>();
+  /** Each operation's state, by the params object yoga puts in its context. */
+  const byParams = new WeakMap<object, RequestState>();
+
   return {
     onYogaInit({ yoga }) {
-      cache.setRevalidator(async ({ request, params }) => {
+      engine.setRevalidator(async ({ request, params }) => {
         const headers: Record<string, string> = {};
         request.headers.forEach((value, name) => {
           if (!REPLAY_DROPPED_HEADERS.has(name.toLowerCase())) headers[name] = value;
@@ -34,139 +41,134 @@ export function useResponseCache(
           headers,
           body: JSON.stringify(params),
         });
-        // `handle` is yoga's inner handler, after the request hooks: plan and ticket the replay
-        // here, as `onRequest` would (no-cache: it takes a ticket and never reads an entry).
-        const state = cache.begin({ request: replay, params });
-        await cache.lookup(state);
-        cache.attach(replay, state);
         const response = await yoga.handle(replay, { waitUntil: (work: Promise<unknown> | void) => void work?.catch(() => {}) });
         await response.arrayBuffer();
       });
     },
 
-    async onRequest({ request, serverContext, url, endResponse, fetchAPI }) {
+    onRequest({ request, serverContext }) {
       const carrier = (serverContext as { req?: object } | undefined)?.req;
-      const fromFront = carrier && cache.stateOf(carrier);
-      if (fromFront) {
-        cache.attach(request, fromFront);
-        return;
+      const state = carrier && engine.stateOf(carrier);
+      if (state) fromFront.set(request, state);
+    },
+
+    async onParams({ request, params, setResult }) {
+      let state = fromFront.get(request);
+      if (state) {
+        // The front passes on only single operations it looked up: this one, looked up once.
+        fromFront.delete(request);
+      } else {
+        // Yoga checks the params after this hook: what it will refuse is neither read nor written.
+        state = engine.begin({ request, params: acceptedParams(params) ?? REFUSED });
+        if (state.keyed && state.mediaType !== null) {
+          const found = await engine.lookup(state);
+          if (found.kind !== 'miss' && found.kind !== 'bypass') {
+            const body = engine.serve(state, found);
+            setResult({ stringify: () => body } as ExecutionResult);
+          }
+        }
       }
-      if (url.pathname !== graphqlEndpoint) return;
-      const input = await readGraphQLRequest(request, url);
-      if (!input) return;
-      const state = cache.begin(input);
-      cache.attach(request, state);
-      if (state.mediaType === null) return;
-      const result = await cache.lookup(state);
-      if (result.kind === 'hit' || result.kind === 'coalesced') {
-        const { status, headers, body } = cache.respond(state, result);
-        endResponse(new fetchAPI.Response(body, { status, headers }));
-      }
+      byParams.set(params, state);
+      const states = byRequest.get(request);
+      if (states) states.push(state);
+      else byRequest.set(request, [state]);
     },
 
     onExecute({ args, executeFn, setExecuteFn }) {
-      const context = args.contextValue;
+      const context = args.contextValue as { params?: object };
       const operation = getOperationAST(args.document, args.operationName)?.operation;
-      const state = cache.stateOf(context.request);
+      const state = context.params && byParams.get(context.params);
       if (operation === 'mutation') {
-        const tracker = cache.track(context, true);
-        const probed = cache.probeMutation(args.document);
-        if (probed !== args.document) setExecuteFn((execArgs) => executeFn({ ...execArgs, document: probed }));
+        const { document, probePrefix } = engine.probeMutation(args.document);
+        const tracker = engine.track(context, true, probePrefix);
+        if (document !== args.document) setExecuteFn((execArgs) => executeFn({ ...execArgs, document }));
         return {
           async onExecuteDone({ result, setResult }) {
             if (isAsyncIterable(result)) return;
             // Evict before the response exists: once a client has it, no read may be stale.
-            await cache.completeMutation(tracker);
-            setResult(withBypassMetadata(cache, withoutProbes(result)));
+            await engine.completeMutation(tracker);
+            setResult(withBypassMetadata(engine.includeExtensionMetadata, withoutProbes(result, probePrefix)));
           },
         };
       }
-      if (operation !== 'query' || !state || state.key === undefined) {
-        if (!cache.includeExtensionMetadata) return undefined;
+      if (operation !== 'query' || !state?.keyed) {
+        if (!engine.includeExtensionMetadata) return undefined;
         return {
           onExecuteDone({ result, setResult }) {
-            if (!isAsyncIterable(result)) setResult(withBypassMetadata(cache, result));
+            if (!isAsyncIterable(result)) setResult(withBypassMetadata(true, result));
           },
         };
       }
-      const tracker = cache.track(context, false);
+      const tracker = engine.track(context, false);
       return {
         async onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) {
-            cache.release(state);
+            engine.release(state);
             return;
           }
-          const body = await cache.completeQuery(state, tracker, result);
+          const body = await engine.completeQuery(state, tracker, result);
           if (body !== undefined) setResult({ ...result, stringify: () => body } as ExecutionResult);
-          else setResult(withBypassMetadata(cache, result));
+          else setResult(withBypassMetadata(engine.includeExtensionMetadata, result));
         },
       };
     },
 
     onResponse({ request, response, setResponse, fetchAPI }) {
-      const state = cache.stateOf(request);
-      if (state) cache.release(state);
+      const states = byRequest.get(request) ?? [];
+      for (const state of states) engine.release(state);
       const type = response.headers.get('content-type') ?? '';
       if (!type.includes('json')) return;
-      for (const [name, value] of Object.entries(cache.headersFor(state))) {
+      const { status, headers } = engine.httpAnswer(states.length > 0 ? states : [UNKNOWN], request.headers.get('if-none-match'));
+      for (const [name, value] of Object.entries(headers)) {
         if (name === 'vary') response.headers.set(name, mergeVary(response.headers.get('vary'), value));
         else response.headers.set(name, value);
       }
       // A request that executed (a miss, or no-cache as browsers send with If-None-Match) may
-      // still be answered 304 when the fresh answer is what the client already holds.
-      const entry = state?.answer?.entry;
-      if (response.status === 200 && entry && etagMatches(request.headers.get('if-none-match'), entry.etag)) {
-        const headers = new fetchAPI.Headers(response.headers);
-        headers.delete('content-length');
-        headers.delete('content-type');
-        setResponse(new fetchAPI.Response(null, { status: 304, headers }));
+      // still be answered 304 when the answer is what the client already holds.
+      if (response.status === 200 && status === 304) {
+        const notModified = new fetchAPI.Headers(response.headers);
+        notModified.delete('content-length');
+        notModified.delete('content-type');
+        setResponse(new fetchAPI.Response(null, { status: 304, headers: notModified }));
       }
     },
   };
 }
 
+/** Params that key nothing. */
+const REFUSED = {};
+
+/** A JSON answer to something the cache never saw (an operator endpoint, a malformed body). */
+const UNKNOWN: RequestState = {
+  keyed: false,
+  input: { request: { method: 'GET', headers: { get: () => null, forEach: () => {} } }, params: {} },
+  mediaType: null,
+  status: 'BYPASS',
+};
+
 const REPLAY_DROPPED_HEADERS = new Set(['content-length', 'content-type', 'if-none-match', 'host', 'connection', 'transfer-encoding']);
 
-/** The GraphQL params of a GET or JSON POST, or null for anything else (yoga handles it). */
-async function readGraphQLRequest(request: Request, url: URL): Promise<GraphQLRequestInput | null> {
-  if (request.method === 'GET') {
-    const search = url.searchParams;
-    return {
-      request,
-      params: { query: search.get('query') ?? undefined, operationName: search.get('operationName'), variables: search.get('variables') ?? undefined },
-    };
-  }
-  if (request.method !== 'POST' || !(request.headers.get('content-type') ?? '').includes('json')) return null;
-  try {
-    const params = JSON.parse(await request.clone().text());
-    if (params === null || typeof params !== 'object' || Array.isArray(params)) return null;
-    return { request, params };
-  } catch {
-    return null;
-  }
-}
-
 /** Removes the relation probes the cache added to a mutation document. */
-function withoutProbes(result: ExecutionResult): ExecutionResult {
-  if (!result.data) return result;
+function withoutProbes(result: ExecutionResult, probePrefix: string | undefined): ExecutionResult {
+  if (!result.data || probePrefix === undefined) return result;
   const data: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(result.data)) data[key] = stripProbes(value);
+  for (const [key, value] of Object.entries(result.data)) data[key] = stripProbes(value, probePrefix);
   return { ...result, data };
 }
 
-function stripProbes(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripProbes);
+function stripProbes(value: unknown, probePrefix: string): unknown {
+  if (Array.isArray(value)) return value.map((element) => stripProbes(element, probePrefix));
   if (value === null || typeof value !== 'object') return value;
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
-    if (!key.startsWith(PROBE_PREFIX)) continue;
+    if (!key.startsWith(probePrefix)) continue;
     copy ??= { ...(value as Record<string, unknown>) };
     delete copy[key];
   }
   return copy ?? value;
 }
 
-function withBypassMetadata(cache: ResponseCache, result: ExecutionResult): ExecutionResult {
-  if (!cache.includeExtensionMetadata) return result;
+function withBypassMetadata(includeExtensionMetadata: boolean, result: ExecutionResult): ExecutionResult {
+  if (!includeExtensionMetadata) return result;
   return { ...result, extensions: { ...result.extensions, responseCache: { status: 'BYPASS', ttl: 0, scope: 'PUBLIC' } } };
 }

@@ -2,7 +2,7 @@
  * The cache layer's part of the configuration: read from the environment and validated once,
  * at start-up, into the same list of problems as the rest of the configuration.
  */
-import { DEFAULT_MEMORY_MAX_BYTES } from '../plugins/index.ts';
+import { DEFAULT_MEMORY_MAX_BYTES, DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from '../plugins/index.ts';
 
 export interface CacheConfig {
   /** Without the cache layer the server answers everything by executing. @default true */
@@ -11,6 +11,8 @@ export interface CacheConfig {
   redis?: { url: string } | { clusterNodes: { host: string; port: number }[] };
   /** Prefix (and Cluster hash tag) of every Redis key, so several apps share one Redis. @default "gcl" */
   redisKeyPrefix: string;
+  /** Deadline of one Redis operation, in ms: past it a read is a miss and a write is skipped. @default 250 */
+  redisCommandTimeoutMs: number;
   /**
    * Bytes of the in-process cache: the whole cache without Redis, the tier in front of Redis with
    * it (0 turns that tier off: every hit is a Redis round trip). @default 64 MiB
@@ -51,6 +53,16 @@ export function loadCacheConfig(env: Env, problems: string[]): CacheConfig {
     problems.push(`expected REDIS_KEY_PREFIX to be 1 to 64 letters, digits or ":_.-", got ${JSON.stringify(redisKeyPrefix)}`);
   }
 
+  const rawTimeout = read('REDIS_COMMAND_TIMEOUT_MS');
+  let redisCommandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  if (rawTimeout !== undefined) {
+    if (!/^[0-9]+$/.test(rawTimeout) || Number(rawTimeout) < 1 || Number(rawTimeout) > 60_000) {
+      problems.push(`expected REDIS_COMMAND_TIMEOUT_MS to be an integer from 1 to 60000, got ${JSON.stringify(rawTimeout)}`);
+    } else {
+      redisCommandTimeoutMs = Number(rawTimeout);
+    }
+  }
+
   const rawBytes = read('CACHE_MEMORY_BYTES');
   let memoryBytes = DEFAULT_MEMORY_MAX_BYTES;
   if (rawBytes !== undefined) {
@@ -75,6 +87,7 @@ export function loadCacheConfig(env: Env, problems: string[]): CacheConfig {
     enabled,
     ...(redis && { redis }),
     redisKeyPrefix,
+    redisCommandTimeoutMs,
     memoryBytes,
     ...(purgeToken !== undefined && { purgeToken }),
     includeExtensionMetadata,

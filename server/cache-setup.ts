@@ -41,7 +41,7 @@ function createStore(config: CacheConfig, logger: YogaLogger): CacheStore {
 
   const onError = (error: unknown, operation?: string) =>
     logger.warn(`response cache: Redis ${operation ?? 'pub/sub'} failed; answering without it`, (error as Error)?.message ?? error);
-  const bounded = boundedRedisOptions();
+  const bounded = boundedRedisOptions(config.redisCommandTimeoutMs);
   let client: Redis | Cluster;
   let subscriber: Redis | undefined;
   if ('url' in config.redis) {
@@ -60,7 +60,7 @@ function createStore(config: CacheConfig, logger: YogaLogger): CacheStore {
   client.on('error', (error) => onError(error, 'connection'));
   subscriber?.on('error', (error) => onError(error, 'subscriber'));
 
-  const remote = createRedisStore({ redis: client, prefix: config.redisKeyPrefix, onError });
+  const remote = createRedisStore({ redis: client, prefix: config.redisKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs, onError });
   const closeClients = async () => {
     await Promise.allSettled([client.quit(), subscriber?.quit()]);
   };

@@ -255,6 +255,18 @@ describe('lists and nulls', () => {
     expect((await lib.request(to)).json.data.author.books).toEqual([{ id: '1' }, { id: '2' }, { id: '5' }]);
   });
 
+  it('mutation fields aliased with the internal __gcl_via_ prefix vanished from the answer', async () => {
+    const lib = createCachedLibrary();
+    const from = '{ author(id: "1") { books { id } } }';
+    const to = '{ author(id: "2") { books { id } } }';
+    await prime(lib, from, to);
+    const answer = await lib.request('mutation { __gcl_via_move: moveBook(id: "1", authorId: "2") { __gcl_via_author: author { id } __gcl_via_id: id } }');
+    expect(answer.json).toEqual({ data: { __gcl_via_move: { __gcl_via_author: { id: '2' }, __gcl_via_id: '1' } } });
+    // And the probes the cache added under another prefix still evicted both lists.
+    expect((await lib.request(from)).json.data.author.books).toEqual([{ id: '4' }]);
+    expect((await lib.request(to)).json.data.author.books).toEqual([{ id: '1' }, { id: '2' }, { id: '5' }]);
+  });
+
   it('deleteBook refreshes the lists and book(id), which becomes null', async () => {
     const lib = createCachedLibrary();
     const queries = ['{ books { id } }', '{ author(id: "1") { books { id } } }', '{ book(id: "1") { title } }'];

@@ -1,7 +1,7 @@
 /**
  * What is never served from the cache: mutations, answers with errors, introspection (unless
- * asked for), and requests whose Cache-Control says no-cache or no-store. The last ones still
- * execute and refresh the entry with what they produced.
+ * asked for), and requests whose Cache-Control says no-cache or no-store. A no-cache request
+ * still executes and refreshes the entry with what it produced; a no-store one stores nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { createCachedLibrary } from '../helpers/in-process.ts';
@@ -88,7 +88,7 @@ describe('never cached', () => {
 describe('request Cache-Control: no-cache and no-store', () => {
   const QUERY = '{ book(id: "1") { title } }';
 
-  it.each(['no-cache', 'no-store', 'max-age=0, no-cache'])(
+  it.each(['no-cache', 'max-age=0, no-cache'])(
     '"%s" executes instead of reading, and refreshes the entry for later requests',
     async (directive) => {
       const lib = createCachedLibrary();
@@ -106,6 +106,22 @@ describe('request Cache-Control: no-cache and no-store', () => {
       expect(lib.calls.book).toBe(2);
     },
   );
+
+  it('Apollo "basic caching": a no-store request was stored (RFC 9111 5.2.1.5: nothing of its answer may be)', async () => {
+    const lib = createCachedLibrary();
+    await lib.request(QUERY);
+    lib.books.set(1, { ...lib.books.get(1)!, title: 'Changed behind the cache' });
+    const forced = await lib.request(QUERY, { headers: { 'cache-control': 'no-store' } });
+    expect(forced.xcache).toBe('BYPASS');
+    expect(forced.json.data.book.title).toBe('Changed behind the cache');
+    // The entry is the one from before: the no-store answer was not written over it.
+    const after = await lib.request(QUERY);
+    expect([after.xcache, after.json.data.book.title]).toEqual(['HIT', 'Book 1']);
+    // Nor stored on a cold key.
+    const cold = '{ book(id: "2") { title } }';
+    await lib.request(cold, { headers: { 'cache-control': 'no-store' } });
+    expect((await lib.request(cold)).xcache).toBe('MISS');
+  });
 
   it('executes a no-cache request on a cold cache and stores its answer', async () => {
     const lib = createCachedLibrary();

@@ -32,7 +32,7 @@ async function statuses(lib: Awaited<ReturnType<typeof primed>>) {
 describe('purge API', () => {
   it('evictEntity drops every answer containing that object, and nothing else', async () => {
     const lib = await primed();
-    expect(await lib.cache.evictEntity('Book', 1)).toBe(2);
+    expect(await lib.cache.evictEntity('Book', 1)).toEqual({ pending: false, evicted: 2 });
     expect(await statuses(lib)).toEqual({
       book1: 'MISS',
       book2: 'HIT',
@@ -83,6 +83,8 @@ describe('purge API', () => {
     ['evictEntity on an unknown type', (lib: Awaited<ReturnType<typeof primed>>) => lib.cache.evictEntity('Bok', 1), /Bok/],
     ['evictEntity on a type without an id', (lib: Awaited<ReturnType<typeof primed>>) => lib.cache.evictEntity('Review', 1), /Review/],
     ['evictType on an unknown type', (lib: Awaited<ReturnType<typeof primed>>) => lib.cache.evictType('Bok'), /Bok/],
+    // It answered `evicted: 0` while every answer still stood: no answer is indexed under a root type.
+    ['evictType on the Query root type', (lib: Awaited<ReturnType<typeof primed>>) => lib.cache.evictType('Query'), /"Query" is a root operation type/],
   ])('%s throws, naming it', async (_name, call, message) => {
     const lib = await primed();
     await expect(Promise.resolve().then(() => call(lib))).rejects.toThrow(message);

@@ -9,6 +9,7 @@ import { buildSchema, extendSchema, parse, isObjectType, type GraphQLSchema } fr
 import { createSchema } from 'graphql-yoga';
 import { bearer, createCachedSchema } from '../helpers/in-process.ts';
 import { cacheDirectives } from '../helpers/library-schema.ts';
+import { buildSchemaIndex } from '../../plugins/schema-index.ts';
 
 const BASE = /* GraphQL */ `
   type Query {
@@ -117,7 +118,6 @@ describe('@cacheList on a field declared in a type extension', () => {
       type Book { id: ID! author: Author! }
       extend type Author { books: [Book!]! @cacheList(via: "author") }`,
     );
-    const harness = createCachedSchema(schema);
-    expect(harness.cache.tagIndex.relations.perParentLists.has('Author.books')).toBe(true);
+    expect(buildSchemaIndex(schema).tags.relations.perParentLists.has('Author.books')).toBe(true);
   });
 });

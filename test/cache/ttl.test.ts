@@ -224,20 +224,22 @@ describe('expiry on the controlled clock', () => {
     expect((await lib.request(query)).xcache).toBe('MISS');
   });
 
-  it('counts max-age down and Age up on hits as the clock advances', async () => {
-    const lib = createCachedLibrary();
+  it('Apollo "basic caching": hits counted max-age down while also sending Age, so a downstream cache held them for half the time left', async () => {
+    const lib = createCachedLibrary({ includeExtensionMetadata: true });
     const query = '{ book(id: "1") { title } }';
     const miss = await lib.request(query);
     expect(miss.headers.get('cache-control')).toBe('max-age=60, public');
     expect(miss.headers.get('age')).toBeNull();
     lib.clock.advance(15_000);
     const hit = await lib.request(query);
-    expect(hit.headers.get('cache-control')).toBe('max-age=45, public');
+    // RFC 9111 4.2: fresh while max-age exceeds the age, which starts at Age: 45 s left downstream.
+    expect(hit.headers.get('cache-control')).toBe('max-age=60, public');
     expect(hit.headers.get('age')).toBe('15');
+    expect(hit.json.extensions.responseCache.ttl).toBe(45);
     lib.clock.advance(25_500);
     const later = await lib.request(query);
-    // max-age plus Age is always the answer's whole lifetime, as downstream caches add them.
-    expect(later.headers.get('cache-control')).toBe('max-age=20, public');
+    expect(later.headers.get('cache-control')).toBe('max-age=60, public');
     expect(later.headers.get('age')).toBe('40');
+    expect(later.json.extensions.responseCache.ttl).toBe(20);
   });
 });

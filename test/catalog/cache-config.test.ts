@@ -7,6 +7,7 @@ describe('cache configuration', () => {
     expect(loadConfig({}).cache).toEqual({
       enabled: true,
       redisKeyPrefix: 'gcl',
+      redisCommandTimeoutMs: 250,
       memoryBytes: 64 * 1024 * 1024,
       includeExtensionMetadata: false,
     });
@@ -24,6 +25,7 @@ describe('cache configuration', () => {
     const cluster = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' });
     expect(cluster.cache.redis).toEqual({ clusterNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] });
     expect(loadConfig({ CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '1500' }).cache.redisCommandTimeoutMs).toBe(1500);
   });
 
   it.each([
@@ -36,6 +38,7 @@ describe('cache configuration', () => {
     // It passed start-up, but a bearer token is read without outer spaces, so it never matched.
     [{ CACHE_PURGE_TOKEN: ' a-long-enough-token ' }, 'expected CACHE_PURGE_TOKEN without leading or trailing spaces'],
     [{ CACHE_ENABLED: 'yes' }, 'expected CACHE_ENABLED to be true or false, got "yes"'],
+    [{ REDIS_COMMAND_TIMEOUT_MS: '0' }, 'expected REDIS_COMMAND_TIMEOUT_MS to be an integer from 1 to 60000, got "0"'],
     [{ REDIS_KEY_PREFIX: '{gcl}' }, 'expected REDIS_KEY_PREFIX to be 1 to 64 letters'],
   ])('refuses %o at start-up', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

@@ -24,7 +24,7 @@ const STOP_DEADLINE_MS = 15_000;
 const OUTPUT_LIMIT = 256 * 1024;
 
 /** Variables the server reads: the parent's values never leak into a child. */
-const SERVER_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DATA_DIR|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|NODE_ENV|CACHE_.*|REDIS_.*|VITEST.*)$/;
+const SERVER_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DATA_DIR|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|NODE_ENV|CACHE_.*|REDIS_.*|MAX_.*|VITEST.*)$/;
 
 export interface ServerProcess {
   /** What the tests call it in messages, e.g. "A". */

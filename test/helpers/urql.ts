@@ -7,7 +7,7 @@ import { Client, fetchExchange, type AnyVariables, type CombinedError, type Docu
 import { request as httpRequest } from 'node:http';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ResponseCache } from '../../plugins/response-cache.ts';
+import { engineOf, type CacheEngine, type ResponseCache } from '../../plugins/response-cache.ts';
 
 /** One HTTP response as the server sent it. */
 export interface CapturedResponse {
@@ -253,7 +253,7 @@ export function createLatch(operationName: string, where: 'before' | 'after' = '
 }
 
 /**
- * Counts the cache's lookups (the HTTP front and the yoga plugin both call `cache.lookup` once
+ * Counts the cache's lookups (the HTTP front and the yoga plugin both call the engine's `lookup` once
  * per cacheable request, in the same step as computing its key), so a test knows when n
  * requests have reached the cache: each is then a hit, a miss holding a read ticket, or waiting
  * on an identical request in flight. Also records who looked up: the front hands the cache
@@ -261,11 +261,12 @@ export function createLatch(operationName: string, where: 'before' | 'after' = '
  * which of the two answered a hit. Restores the original on `restore()`.
  */
 export function watchLookups(cache: ResponseCache) {
-  const original = cache.lookup;
+  const engine = engineOf(cache);
+  const original = engine.lookup;
   const sources: Array<'front' | 'yoga'> = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
-  (cache as { lookup: ResponseCache['lookup'] }).lookup = (state) => {
-    const result = original.call(cache, state);
+  (engine as { lookup: CacheEngine['lookup'] }).lookup = (state) => {
+    const result = original.call(engine, state);
     sources.push(typeof (state.input.request as { url?: unknown }).url === 'string' ? 'yoga' : 'front');
     for (const waiter of waiters.filter((w) => w.n <= sources.length)) {
       waiters.splice(waiters.indexOf(waiter), 1);
@@ -282,7 +283,7 @@ export function watchLookups(cache: ResponseCache) {
     /** Resolves once `n` lookups have been made since watching began. */
     reached: (n: number) => (sources.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
     restore() {
-      (cache as { lookup: ResponseCache['lookup'] }).lookup = original;
+      (engine as { lookup: CacheEngine['lookup'] }).lookup = original;
     },
   };
 }

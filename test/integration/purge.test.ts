@@ -112,7 +112,7 @@ describe('POST /cache/purge with CACHE_PURGE_TOKEN set', () => {
     const cached = ['{ product(id: "11") { name } }', '{ category(id: "11") { name } }', '{ categories { name } }'];
     await cacheAll(client, cached);
     const purged = await purge(catalog, JSON.stringify({ all: true }));
-    expect([purged.status, json(purged)]).toEqual([200, { purged: 'all' }]);
+    expect([purged.status, json(purged)]).toEqual([200, { purged: 'all', pending: false }]);
     expect(await xcacheOf(client, cached)).toEqual(all(cached, 'MISS'));
   });
 

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TieredStore } from '../../plugins/tiered-store.ts';
+import { engineOf } from '../../plugins/response-cache.ts';
 import { throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
 import { postGraphQL } from '../helpers/processes.ts';
 import { startRedisCluster, waitUntil, type RedisClusterHandle } from '../helpers/redis.ts';
@@ -63,7 +64,7 @@ describe.each<{ mode: string; env: Record<string, string>; tiered: boolean }>([
   it('MISS, then HIT, a mutation evicts, the next read is fresh, then HIT again', async () => {
     const prefix = instances.nextPrefix();
     const server = await startInstance(env, { prefix });
-    if (tiered) await waitUntil(() => (server.server.cache!.store as TieredStore).localTierActive, 'the subscriber to subscribe');
+    if (tiered) await waitUntil(() => (engineOf(server.server.cache!).store as TieredStore).localTierActive, 'the subscriber to subscribe');
     // The cluster client connects (and learns the slots) after the server starts: the first
     // reads may find it not ready, and such a miss cannot be stored.
     const seen: Awaited<ReturnType<typeof readProduct>>[] = [];
@@ -107,7 +108,7 @@ describe('two instances on a 3-master Redis Cluster', () => {
     while ((await masterOf(prefix)) === cluster.nodes[0].port) prefix = instances.nextPrefix();
     const a = await startInstance({}, { prefix, databaseUrl: database()?.url });
     const b = await startInstance({}, { prefix, databaseUrl: database()?.url });
-    const tierOfB = b.server.cache!.store as TieredStore;
+    const tierOfB = engineOf(b.server.cache!).store as TieredStore;
     await waitUntil(() => tierOfB.localTierActive, "B's subscriber to subscribe");
     await waitUntil(async () => (await readProduct(b, '7')).xCache === 'HIT', 'B to cache', { timeoutMs: 15_000, intervalMs: 50 });
     const before = await readProduct(b, '7');

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TieredStore } from '../../plugins/tiered-store.ts';
+import { engineOf } from '../../plugins/response-cache.ts';
 import { throwawayDatabaseWhenAvailable, type TestCatalog } from '../helpers/catalog.ts';
 import { crashSigns, createInstanceDatabases, postGraphQL, startServerProcess, type GraphQLAnswer } from '../helpers/processes.ts';
 import { startRedis, waitUntil, type RedisServer } from '../helpers/redis.ts';
@@ -53,7 +54,7 @@ const instances = redisInstances({
 const startInstance = instances.start;
 
 function tierOf(catalog: TestCatalog): TieredStore {
-  return catalog.server.cache!.store as TieredStore;
+  return engineOf(catalog.server.cache!).store as TieredStore;
 }
 
 const readProduct = (catalog: TestCatalog, id: string) => postGraphQL<ProductData>(catalog.url, PRODUCT, { id });
@@ -158,6 +159,63 @@ describe('Redis paused', () => {
     expect(await redis.command('PING')).toBe('PONG');
     const seen = await untilHit(server, '9', 'caching to resume after the pause');
     for (const answer of seen) expect(answer).toMatchObject({ status: 200, data: { product: { id: '9', name } } });
+  });
+});
+
+describe('Redis slow', () => {
+  it('coalescing failed when Redis was slow: 50 identical cold requests during a 150 ms pause execute once', async () => {
+    // Redis alone: every lookup is a Redis round trip, held by the pause. The deadline is far
+    // above the pause, so a busy machine cannot turn the slow lookups into failed ones.
+    const server = await startInstance({ CACHE_MEMORY_BYTES: '0', REDIS_COMMAND_TIMEOUT_MS: '5000' });
+    await untilHit(server, '1', 'the connection to be ready and caching to work');
+    const query = '{ product(id: "31") { id name price } }';
+    const send = () =>
+      fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) }).then(
+        async (response) => ({ status: response.status, coalesced: response.headers.get('x-cache-coalesced'), body: await response.json() }),
+      );
+    const { result: answers, statements } = await server.countStatements(async () => {
+      // Below the 250 ms command deadline: the lookups are slow, not failed.
+      expect(await redis.command('CLIENT', 'PAUSE', 150, 'ALL')).toBe('OK');
+      return Promise.all(Array.from({ length: 50 }, send));
+    });
+    for (const answer of answers) expect(answer).toMatchObject({ status: 200, body: { data: { product: { id: '31' } } } });
+    // Each lookup was in flight when the first one became the leader: they all joined it.
+    expect(statements.filter((statement) => /from products/i.test(statement.sql))).toHaveLength(1);
+    expect(answers.filter((answer) => answer.coalesced === '1')).toHaveLength(49);
+  });
+});
+
+describe('a purge the store cannot apply yet', () => {
+  const TOKEN = 'faults-purge-token-0123456789';
+  const purge = (catalog: TestCatalog, body: object) =>
+    fetch(new URL('/cache/purge', catalog.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (response) => ({ status: response.status, body: await response.json() }));
+  const stats = (catalog: TestCatalog) =>
+    fetch(new URL('/cache/stats', catalog.url), { headers: { authorization: `Bearer ${TOKEN}` } }).then((response) => response.json());
+
+  it.each([
+    ['an entity', { entity: { type: 'Product', id: '7' } }, 'entity', { tags: 1, all: false }],
+    ['a type', { type: 'Product' }, 'type', { tags: expect.any(Number), all: false }],
+    ['everything', { all: true }, 'all', { tags: 0, all: true }],
+  ])('reported success for %s while Redis was down: it answers 202 pending, bypasses the cache, and applies the purge once Redis is back', async (_what, body, purged, pending) => {
+    const server = await startInstance({ CACHE_PURGE_TOKEN: TOKEN });
+    const original = await cacheProduct(server, '7', true);
+
+    await redis.kill();
+    expect(await purge(server, body)).toEqual({ status: 202, body: { purged, pending: true } });
+    expect(await stats(server)).toMatchObject({ degraded: true, pendingEvictions: pending });
+    // Nothing the purge names is served meanwhile.
+    const during = await readProduct(server, '7');
+    expect(during).toMatchObject({ status: 200, data: original });
+    expect(NOT_FROM_CACHE).toContain(during.xCache);
+
+    await redis.restart();
+    await waitUntil(async () => (await stats(server)).degraded === false, 'the pending purge to be applied');
+    expect(await stats(server)).toMatchObject({ pendingEvictions: { tags: 0, all: false } });
+    await untilHit(server, '7', 'caching to resume');
   });
 });
 

@@ -1,0 +1,42 @@
+/**
+ * What the cache derives from a schema, once, at start-up: the object types behind each
+ * abstract type, the hints (`@cacheControl` and config), and the tags and list relations
+ * (`@cacheList`, id fields). Plans, tags and the execution tracker read it from here instead of
+ * asking the schema again.
+ */
+import { isAbstractType, isObjectType, type GraphQLNamedType, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { buildHintIndex, type HintConfig, type HintIndex } from './cache-hints.ts';
+import { buildTagIndex, type TagIndex } from './cache-tags.ts';
+
+export interface SchemaIndex {
+  readonly schema: GraphQLSchema;
+  readonly hints: HintIndex;
+  readonly tags: TagIndex;
+  /** Seconds for root fields and composite fields without a hint. */
+  readonly defaultMaxAge: number;
+  /** Every object type a field of this named type may resolve to; none for scalars and enums. */
+  possibleTypes(type: GraphQLNamedType): readonly GraphQLObjectType[];
+}
+
+export interface SchemaIndexOptions {
+  hints?: HintConfig;
+  idFields?: Record<string, string>;
+  defaultMaxAge?: number;
+}
+
+/** Throws, naming the bad value, when the config names what the schema lacks. */
+export function buildSchemaIndex(schema: GraphQLSchema, { hints = {}, idFields = {}, defaultMaxAge = 0 }: SchemaIndexOptions = {}): SchemaIndex {
+  const possible = new Map<string, readonly GraphQLObjectType[]>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isObjectType(type)) possible.set(type.name, [type]);
+    else if (isAbstractType(type)) possible.set(type.name, schema.getPossibleTypes(type));
+  }
+  const possibleTypes = (type: GraphQLNamedType) => possible.get(type.name) ?? [];
+  return {
+    schema,
+    hints: buildHintIndex(schema, hints),
+    tags: buildTagIndex(schema, possibleTypes, { idFields }),
+    defaultMaxAge,
+    possibleTypes,
+  };
+}

@@ -130,6 +130,8 @@ export function createEnvelopCache(options: EnvelopCacheOptions): EnvelopCache {
   }
 
   const guard = createEvictionGuard({ store, retryMs: evictionRetryMs, onError: (error) => onError(error, 'invalidate') });
+  /** The tags of each invalidation started and not yet settled (applied, or failed and queued). */
+  const invalidating = new Set<ReadonlySet<string>>();
 
   /**
    * `tickets`, when given, keeps the ticket of a miss for the request's `set`: the first one per
@@ -138,12 +140,12 @@ export function createEnvelopCache(options: EnvelopCacheOptions): EnvelopCache {
   function lookup(id: string, tickets?: Map<string, ReadTicket>): MaybePromise<ExecutionResult | null> {
     // Failed invalidations pending: the store may hold what they should have removed.
     if (guard.degraded) return null;
-    // An invalidation already started may not have reached the store yet, and envelop may have
-    // sent its mutation's response: what this lookup finds may be what it removes. The ticket is
-    // still good: a `set` with it is refused if that invalidation lands after it.
-    const trusted = guard.inflight === 0;
+    // Invalidations already started may not have reached the store yet, and envelop may have
+    // sent their mutations' responses: an entry under one of their tags may be what they remove.
+    // The ticket is still good: a `set` with it is refused if such an invalidation lands after it.
+    const started = invalidating.size === 0 ? undefined : [...invalidating];
     const read = ({ entry, ticket }: Lookup): ExecutionResult | null => {
-      if (entry !== undefined && trusted) {
+      if (entry !== undefined && !started?.some((tags) => entry.tags.some((tag) => tags.has(tag)))) {
         try {
           return JSON.parse(entry.body) as ExecutionResult;
         } catch (error) {
@@ -197,7 +199,10 @@ export function createEnvelopCache(options: EnvelopCacheOptions): EnvelopCache {
   }
 
   function invalidate(entities: Iterable<CacheEntityRecord>): Promise<void> {
-    return guard.evict(tagsOf(entities, false)).then(noop);
+    const tags = tagsOf(entities, false);
+    const inFlight: ReadonlySet<string> = new Set(tags);
+    invalidating.add(inFlight);
+    return guard.evict(tags).then(() => void invalidating.delete(inFlight));
   }
 
   /** One request's view, made when envelop first asks for it with that request's context. */
@@ -303,6 +308,7 @@ function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
 }
 
 function describeValue(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
   if (value === null || typeof value !== 'object') return String(value);
   return `an object with ${Object.keys(value).join(', ') || 'no keys'}`;
 }

@@ -21,8 +21,6 @@ export interface EvictionGuard {
    * and the tags now wait for a retry. The store is called before this returns.
    */
   evict(tags: readonly string[]): Promise<number>;
-  /** How many evictions have started and not yet settled (applied, or failed and queued). */
-  readonly inflight: number;
   /** Whether failed evictions wait for a retry. */
   readonly degraded: boolean;
   /** Stops retrying. */
@@ -30,8 +28,9 @@ export interface EvictionGuard {
 }
 
 export function createEvictionGuard({ store, retryMs, onError }: EvictionGuardOptions): EvictionGuard {
-  const pending = new Set<string>();
-  let inflight = 0;
+  /** Tag → the number of the last failure that left it to evict, counted over all failures. */
+  const pending = new Map<string, number>();
+  let failures = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -39,11 +38,11 @@ export function createEvictionGuard({ store, retryMs, onError }: EvictionGuardOp
     if (retryTimer || closed) return;
     retryTimer = setTimeout(async () => {
       retryTimer = undefined;
-      const tags = [...pending];
+      const attempt = [...pending];
       try {
-        await store.evict(tags);
-        // Only what this attempt covered: tags that failed meanwhile stay for the next one.
-        for (const tag of tags) pending.delete(tag);
+        await store.evict(attempt.map(([tag]) => tag));
+        // Only what this attempt covered: a tag whose eviction failed again meanwhile stays.
+        for (const [tag, failure] of attempt) if (pending.get(tag) === failure) pending.delete(tag);
       } catch (error) {
         onError(error);
         scheduleRetry();
@@ -55,20 +54,15 @@ export function createEvictionGuard({ store, retryMs, onError }: EvictionGuardOp
   return {
     async evict(tags) {
       if (tags.length === 0) return 0;
-      inflight++;
       try {
         return await store.evict(tags);
       } catch (error) {
-        for (const tag of tags) pending.add(tag);
+        failures++;
+        for (const tag of tags) pending.set(tag, failures);
         onError(error);
         scheduleRetry();
         return 0;
-      } finally {
-        inflight--;
       }
-    },
-    get inflight() {
-      return inflight;
     },
     get degraded() {
       return pending.size > 0;

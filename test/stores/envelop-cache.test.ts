@@ -449,19 +449,21 @@ describe.each(variants)('createEnvelopCache under envelop’s useResponseCache, 
     expect((await shop.query(PRODUCT, { id: '1' })).data).toEqual({ product: { id: '1', name: 'Desk lamp' } });
   });
 
-  it('without the barrier envelop answers before its invalidation is done; a lookup meanwhile is a miss, not the old answer', async () => {
+  it('without the barrier envelop answers before its invalidation is done; a lookup meanwhile misses what it evicts, and only that', async () => {
     const { shop, watched } = await open({ barrier: false });
     await shop.query(PRODUCT, { id: '1' });
+    await shop.query(PRODUCT, { id: '2' });
     const eviction = watched.holdNextEviction();
     expect((await shop.query(RENAME, { id: '1', name: 'Desk lamp' })).data).toEqual({ renameProduct: { id: '1', name: 'Desk lamp' } });
     await eviction.reached;
-    // The old answer is still in the store, and must not be served.
+    // The old answer is still in the store, and must not be served; the other one may be.
     expect((await shop.query(PRODUCT, { id: '1' })).data).toEqual({ product: { id: '1', name: 'Desk lamp' } });
+    expect((await shop.query(PRODUCT, { id: '2' })).extensions).toEqual({ responseCache: { hit: true } });
     eviction.release();
     await watched.evictions[0];
     await shop.query(PRODUCT, { id: '1' });
     expect((await shop.query(PRODUCT, { id: '1' })).extensions).toEqual({ responseCache: { hit: true } });
-    expect(shop.calls.product).toBe(3);
+    expect(shop.calls.product).toBe(4);
   });
 
   it('a failed invalidation is reported, never fails the mutation, and bypasses the cache until a retry succeeds', async () => {
@@ -486,6 +488,8 @@ describe.each(variants)('createEnvelopCache under envelop’s useResponseCache, 
 });
 
 describe('createEnvelopCache outside envelop’s request flow', () => {
+  const failure = new Error('injected: the store cannot be reached');
+
   it('set without a request’s lookup stores nothing and says why; get and invalidate work without a context', async () => {
     const clock = createClock();
     const store = createMemoryStore({ now: clock.now });
@@ -503,6 +507,47 @@ describe('createEnvelopCache outside envelop’s request flow', () => {
     // A numeric id is the same entity as its string.
     await cache.invalidate([{ typename: 'Product', id: '1' }]);
     expect(cache.get('q')).toBeNull();
+  });
+
+  it('an entry it cannot read is a reported miss that the request may overwrite; close() closes the store', async () => {
+    const store = createMemoryStore();
+    const errors: EnvelopCacheOperation[] = [];
+    const cache = createEnvelopCache({ store, onError: (_, operation) => errors.push(operation) });
+    const unreadable = { body: '{"data":', createdAt: Date.now(), maxAgeMs: 60_000, swrMs: 0, scope: 'PUBLIC' as const, etag: '"x"', tags: [] };
+    store.set('envelop:q', unreadable, store.get('envelop:q').ticket);
+
+    const request = cache({});
+    expect(await request.get('q')).toBeNull();
+    expect(errors).toEqual(['get']);
+    await request.set('q', { data: { shopName: 'Corner shop' } }, [], 60_000);
+    expect(cache.get('q')).toEqual({ data: { shopName: 'Corner shop' } });
+
+    await cache.close();
+    expect(store.stats().entries).toBe(0);
+  });
+
+  it.each([
+    { how: 'rejects', fail: () => Promise.reject(failure) },
+    {
+      how: 'throws',
+      fail: () => {
+        throw failure;
+      },
+    },
+  ])('a store that $how gives a reported miss and an unstored answer, never a rejection', async ({ fail }) => {
+    const memory = createMemoryStore();
+    const errors: [EnvelopCacheOperation, unknown][] = [];
+    const onError = (error: unknown, operation: EnvelopCacheOperation) => errors.push([operation, error]);
+    const failingGet = createEnvelopCache({ store: { ...memory, get: fail }, onError })({});
+    expect(await failingGet.get('q')).toBeNull();
+    // The lookup that found nothing, then the store fails the write.
+    const failingSet = createEnvelopCache({ store: { ...memory, set: fail }, onError })({});
+    expect(await failingSet.get('q')).toBeNull();
+    await failingSet.set('q', { data: {} }, [], 60_000);
+    expect(errors).toEqual([
+      ['get', failure],
+      ['set', failure],
+    ]);
   });
 
   it('rejects a configuration it cannot use, showing the value', () => {

@@ -37,6 +37,7 @@ import { entityTag, typeTag } from './cache-tags.ts';
 import { createEvictionGuard } from './eviction-guard.ts';
 import type { CacheEntry, CacheStore, Lookup, MaybePromise, ReadTicket } from './store.ts';
 
+/** Which of envelop's calls a failure reported to `onError` came from. */
 export type EnvelopCacheOperation = 'get' | 'set' | 'invalidate';
 
 export interface EnvelopCacheOptions {
@@ -115,6 +116,17 @@ const barriers = new WeakMap<EnvelopCache, (context: object) => Promise<unknown>
 
 const noop = (): void => {};
 
+/**
+ * envelop's `Cache` on one of our stores, for `@envelop/response-cache`'s or graphql-yoga's
+ * `useResponseCache`. List `useEnvelopInvalidationBarrier(cache)` right after that plugin.
+ *
+ * @example
+ * const cache = createEnvelopCache({ store: createRedisStore({ redis: process.env.REDIS_URL }) });
+ * const yoga = createYoga({
+ *   schema,
+ *   plugins: [useResponseCache({ cache, session: () => null }), useEnvelopInvalidationBarrier(cache)],
+ * });
+ */
 export function createEnvelopCache(options: EnvelopCacheOptions): EnvelopCache {
   const { store, maxTtlMs = DEFAULT_ENVELOP_MAX_TTL_MS, evictionRetryMs = 1000, now = Date.now, onError = noop } = options;
   if (typeof store?.get !== 'function' || typeof store.set !== 'function' || typeof store.evict !== 'function') {

@@ -10,8 +10,14 @@ import { GraphQLClient } from 'graphql-request';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { useResponseCache } from '@envelop/response-cache';
 import { useResponseCache as useYogaResponseCache } from '@graphql-yoga/plugin-response-cache';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEnvelopCache, useEnvelopInvalidationBarrier, type EnvelopCache, type EnvelopCacheOperation } from '../../plugins/envelop-cache.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  createEnvelopCache,
+  DEFAULT_ENVELOP_MAX_TTL_MS,
+  useEnvelopInvalidationBarrier,
+  type EnvelopCache,
+  type EnvelopCacheOperation,
+} from '../../plugins/envelop-cache.ts';
 import { createMemoryStore } from '../../plugins/memory-store.ts';
 import { createRedisStore, type RedisStore } from '../../plugins/redis-store.ts';
 import { createTieredStore } from '../../plugins/tiered-store.ts';
@@ -548,6 +554,29 @@ describe('createEnvelopCache outside envelop’s request flow', () => {
       ['get', failure],
       ['set', failure],
     ]);
+  });
+
+  it('defaults: an infinite ttl is kept one day; a failed invalidation is retried after one second', async () => {
+    const watched = watch(createMemoryStore());
+    const cache = createEnvelopCache({ store: watched.store });
+    const request = cache({});
+    expect(await request.get('q')).toBeNull();
+    await request.set('q', { data: {} }, [{ typename: 'Product', id: '1' }], Infinity);
+    expect(watched.sets[0].entry.maxAgeMs).toBe(DEFAULT_ENVELOP_MAX_TTL_MS);
+    expect(DEFAULT_ENVELOP_MAX_TTL_MS).toBe(24 * 60 * 60 * 1000);
+
+    vi.useFakeTimers();
+    try {
+      watched.failEvictions(true);
+      await cache.invalidate([{ typename: 'Product', id: '1' }]);
+      watched.failEvictions(false);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(cache.degraded).toBe(true);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(cache.degraded).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects a configuration it cannot use, showing the value', () => {

@@ -26,6 +26,8 @@ export type { CacheHint, HintConfig } from './cache-hints.ts';
 export type { CacheOutcome, CacheStatus } from './cache-http.ts';
 export { withPreviousVersion } from './execution-tracker.ts';
 export type { ResolverCacheControl } from './execution-tracker.ts';
+export { createEnvelopCache, useEnvelopInvalidationBarrier, DEFAULT_ENVELOP_MAX_TTL_MS } from './envelop-cache.ts';
+export type { EnvelopCache, EnvelopCacheOptions, EnvelopCacheOperation } from './envelop-cache.ts';
 export { usePurgeEndpoint } from './use-purge-endpoint.ts';
 export type { PurgeEndpointOptions } from './use-purge-endpoint.ts';
 export { useStatsEndpoint } from './use-stats-endpoint.ts';

@@ -74,7 +74,10 @@ export interface ResponseCacheOptions {
   now?: () => number;
   /** @default a logger that says nothing */
   logger?: CacheLogger;
-  /** How often a failed eviction is retried while the cache is bypassed, in ms. @default 1000 */
+  /**
+   * The longest wait between retries of a failed eviction, in ms: the first comes after 100 ms
+   * at most, then the wait doubles. The cache is bypassed until one succeeds. @default 1000
+   */
   evictionRetryMs?: number;
   /** Called for every answer served from the cache. @default no-op */
   onHit?: (event: CacheEvent) => void;
@@ -210,7 +213,12 @@ export function createResponseCache({
   const keying = createRequestKeying({ planner: createDocumentPlanner(index), session, buildKey, cacheIntrospection });
   const probeMutation = createRelationProber(index);
   const coalescer = createCoalescer<CacheEntry>();
-  const guard = createEvictionGuard({ store, retryMs: evictionRetryMs, logger, onEvict });
+  const guard = createEvictionGuard({
+    store,
+    retryMs: evictionRetryMs,
+    onError: (error, operation) => logger.error(`response cache: ${operation === 'clear' ? 'clearing' : 'an eviction'} failed; the cache is bypassed until a retry applies it`, error),
+    onEvict,
+  });
   const trackers = new WeakMap<object, Tracker>();
   const states = new WeakMap<object, RequestState>();
   const revalidating = new Set<string>();

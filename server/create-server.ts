@@ -10,6 +10,7 @@ import type { RequestLimits, ServerConfig } from './config.ts';
 import { createCacheLayer } from './cache-setup.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { useQueryLimits } from './limits.ts';
+import { catalogGraphiQL, renderGraphiQL } from './graphiql.ts';
 import {
   cacheDirectivesTypeDefs,
   createFastPath,
@@ -140,7 +141,9 @@ function createCatalogYoga({
     context: (initial) => createCatalogContext(initial, services),
     logging: logger,
     graphqlEndpoint: '/graphql',
-    graphiql: true,
+    // Served with its assets inlined, so it works offline; opens on a query that shows the cache.
+    graphiql: catalogGraphiQL,
+    renderGraphiQL,
     cors: CORS,
     batching: { limit: limits.maxBatchSize },
     // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)

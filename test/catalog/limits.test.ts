@@ -1,13 +1,15 @@
 /**
  * Limits against hostile requests, through the real HTTP server: each is refused before it
  * executes with a clear error and the right status, is never cached, and leaves the server
- * answering good requests. The catalog's real queries (and GraphiQL's introspection) pass.
+ * answering good requests. The catalog's real queries (and GraphiQL's introspection and default
+ * query) pass.
  */
 import { request as httpRequest } from 'node:http';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCatalog, type TestCatalog } from '../helpers/catalog.ts';
 import { defaultLimits, loadConfig } from '../../server/config.ts';
+import { catalogDefaultQuery } from '../../server/graphiql.ts';
 
 interface Answer {
   status: number;
@@ -153,7 +155,7 @@ describe('limits against hostile requests', () => {
     expect(errorOf(refused).message).toBe(`Batching is limited to ${defaultLimits.maxBatchSize} operations per request.`);
   });
 
-  it('lets the catalog\'s real queries and GraphiQL\'s introspection through', async () => {
+  it('lets the catalog\'s real queries, GraphiQL\'s introspection and its default query through', async () => {
     const real = [
       '{ product(id: "7") { name category { name } reviews { rating author { name } } } }',
       '{ category(id: "3") { name products(first: 100) { id name price stock reviews { rating body author { name } } } } }',
@@ -161,6 +163,7 @@ describe('limits against hostile requests', () => {
       '{ search(text: "tent") { ... on Product { id name } ... on Category { id name } } }',
       '{ node(id: "7") { id ... on Product { name category { products { name } } } } }',
       getIntrospectionQuery(),
+      catalogDefaultQuery,
     ];
     for (const query of real) {
       const answer = await post(catalog.url, { query });

@@ -16,8 +16,8 @@ import { summarise, type CheckSummary } from './summary.ts';
 export type Fault = 'kill' | 'pause';
 
 export const FAULTS: Record<Fault, string> = {
-  kill: 'Redis killed (SIGKILL), then restarted empty on the same port',
-  pause: 'Redis paused: CLIENT PAUSE <ms> ALL holds every command of every client',
+  kill: 'Redis killed (SIGKILL) and restarted empty on the same port',
+  pause: 'CLIENT PAUSE ALL: every command of every client held',
 };
 
 export interface FaultRunOptions {

@@ -19,7 +19,7 @@
  */
 import { BREAKAGES, type Breakage } from '../test/consistency/broken-stores.ts';
 import { runCheck, type StaleRead } from '../test/consistency/checker.ts';
-import { hotProducts, startDeployment, type DeploymentSpec } from '../test/consistency/deployment.ts';
+import { CACHE_SETUPS, hotProducts, startDeployment, type DeploymentSpec } from '../test/consistency/deployment.ts';
 import { responseCacheReadKinds } from '../test/consistency/read-kinds.ts';
 import { CONSISTENCY_MODES, HOT_PRODUCTS, READ_DELAY_MS } from '../test/consistency/settings.ts';
 import { summarise, type CheckSummary } from '../test/consistency/summary.ts';
@@ -65,7 +65,7 @@ async function main() {
   for (const mode of CONSISTENCY_MODES) {
     const { postgres: needsPostgres, ...spec } = mode;
     if (needsPostgres && postgres.url === undefined) {
-      notRun.push(withoutPostgres(postgres, `${mode.instances} instances, ${mode.cache}`));
+      notRun.push(withoutPostgres(postgres, `${mode.instances} instances, ${CACHE_SETUPS[mode.cache]}`));
       continue;
     }
     plan.push({ spec: { ...spec, postgresUrl: needsPostgres ? postgres.url : undefined, readDelayMs: settings.readDelayMs }, seconds: settings.secondsPerMode });

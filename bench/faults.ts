@@ -79,7 +79,7 @@ async function main() {
       },
     );
     console.log(`  whole run:\n${describeSummary(result.overall, '    ')}`);
-    console.log(`  before the first fault: read p99 ${ms(result.before.latencyMs.reads.p99)}, hit ratio ${percent(result.before.hitRatio)}`);
+    console.log(`  steady, before the first fault: read p99 ${ms(result.before.latencyMs.reads.p99)}, mutation p99 ${ms(result.before.latencyMs.mutations.p99)}, hit ratio ${percent(result.before.hitRatio)}`);
     for (const fault of result.faults) {
       const recovery = fault.recoveryMs === null ? `not within ${settings.recoveryTimeoutMs} ms` : ms(fault.recoveryMs);
       const byTarget = Object.entries(fault.recoveryMsByTarget).map(([name, at]) => `${name} ${at === null ? 'never' : ms(at)}`);

@@ -53,7 +53,7 @@ export interface FaultWindow {
 export interface FaultRunResult {
   record: CheckRecord;
   overall: CheckSummary;
-  /** Before the first fault: the steady state to compare with. */
+  /** The steady state to compare with: from when every instance cached under the load (warm) until the first fault. */
   before: CheckSummary;
   faults: FaultWindow[];
 }
@@ -73,11 +73,13 @@ export async function runFaults({ deployment, faults, faultMs, settleMs, recover
     onOperation: watcher.observe,
   });
   const windows: Omit<FaultWindow, 'during' | 'recovering'>[] = [];
+  let steadyFrom = Number.POSITIVE_INFINITY;
   let firstFault = Number.POSITIVE_INFINITY;
   try {
     // The steady state first: every instance caching under the load.
     const warm = await watcher.recoveredAfter(performance.now(), recoveryTimeoutMs);
     if ([...warm.values()].includes(null)) throw new Error(`not every instance cached under load within ${recoveryTimeoutMs} ms: ${JSON.stringify([...warm])}`);
+    steadyFrom = performance.now();
     for (const fault of faults) {
       await sleep(settleMs);
       const began = performance.now();
@@ -114,7 +116,7 @@ export async function runFaults({ deployment, faults, faultMs, settleMs, recover
   return {
     record,
     overall: summarise(record),
-    before: summarise(record, { from: record.startedAt, to: firstFault }),
+    before: summarise(record, { from: steadyFrom, to: firstFault }),
     faults: windows.map((window) => ({
       ...window,
       during: summarise(record, { from: window.began, to: window.ended }),

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { BREAKAGES, type Breakage } from './broken-stores.ts';
 import { startDeployment } from './deployment.ts';
-import { READ_DELAY_MS, shortCheck } from './settings.ts';
+import { READ_DELAY_MS, SHORT_CHECK_TIMEOUT_MS, shortCheck } from './settings.ts';
 import { summarise } from './summary.ts';
 
 describe('the checker can fail', () => {
@@ -19,5 +19,5 @@ describe('the checker can fail', () => {
     } finally {
       await deployment.close();
     }
-  });
+  }, SHORT_CHECK_TIMEOUT_MS);
 });

@@ -40,11 +40,12 @@ export interface CheckOptions {
   /** …or after this long, or when `signal` aborts, whichever comes first. */
   maxDurationMs: number;
   signal?: AbortSignal;
-  /** The price the first mutation writes; each later one writes one more. Above every seeded price. @default 10_000 */
-  firstPrice?: number;
   /** Called with each operation as it ends (the fault runs watch for hits coming back). @default none */
   onOperation?: (operation: Operation) => void;
 }
+
+/** The price the first mutation writes; each later one writes one more. Above every seeded price (at most 100). */
+const FIRST_PRICE = 10_000;
 
 export type OperationKind = 'read' | 'mutation';
 
@@ -95,14 +96,13 @@ export interface CheckRecord {
 
 /** Runs the clients until a limit is reached; resolves with everything they did. */
 export async function runCheck(options: CheckOptions): Promise<CheckRecord> {
-  const { targets, readKinds, products, clients, mutationShare = 0.15, seed, maxOperations, maxDurationMs, signal, firstPrice = 10_000, onOperation } =
-    options;
+  const { targets, readKinds, products, clients, mutationShare = 0.15, seed, maxOperations, maxDurationMs, signal, onOperation } = options;
   if (targets.length === 0 || readKinds.length === 0 || products.length === 0) throw new Error('runCheck: needs targets, read kinds and products');
   const index = new Map(products.map(({ id }, i) => [id, i] as const));
   const ledger = createLedger(products.length);
   const operations: Operation[] = [];
   const staleReads: StaleRead[] = [];
-  let nextPrice = firstPrice;
+  let nextPrice = FIRST_PRICE;
   let started = 0;
   const startedAt = performance.now();
   const deadline = startedAt + maxDurationMs;

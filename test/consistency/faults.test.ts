@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_SETUPS, hotProducts, startDeployment, type Deployment } from './deployment.ts';
 import { runFaults, type Fault } from './faults.ts';
 import { responseCacheReadKinds } from './read-kinds.ts';
-import { FAULT_MODES, FAULT_MODE_WITHOUT_POSTGRES, HOT_PRODUCTS, READ_DELAY_MS, type Mode } from './settings.ts';
+import { FAULT_MODES, FAULT_MODE_WITHOUT_POSTGRES, HOT_PRODUCTS, READ_DELAY_MS, SHORT_CHECK_TIMEOUT_MS, type Mode } from './settings.ts';
 
 const postgresUrl = process.env.TEST_POSTGRES_URL;
 const [tiered, redisAlone] = FAULT_MODES;
@@ -29,7 +29,7 @@ const CASES: { mode: Mode; faults: Fault[] }[] = postgresUrl
 
 const SAID: Record<Fault, string> = { kill: 'killed and restarted', pause: 'paused' };
 
-describe.each(CASES)('$mode.instances instance(s), $mode.cache', ({ mode, faults }) => {
+for (const { mode, faults } of CASES) describe(`${mode.instances} instance(s), ${CACHE_SETUPS[mode.cache]}`, () => {
   let deployment: Deployment;
   beforeAll(async () => {
     deployment = await startDeployment({ ...mode, postgresUrl: mode.postgres ? postgresUrl : undefined, readDelayMs: READ_DELAY_MS });
@@ -38,7 +38,7 @@ describe.each(CASES)('$mode.instances instance(s), $mode.cache', ({ mode, faults
     await deployment?.close();
   });
 
-  it(`Redis ${faults.map((fault) => SAID[fault]).join(', then ')} under load (${CACHE_SETUPS[mode.cache]}): no failed request, no stale read, caching comes back`, async () => {
+  it(`Redis ${faults.map((fault) => SAID[fault]).join(', then ')} under load: no failed request, no stale read, caching comes back`, async () => {
     const result = await runFaults({
       deployment,
       faults,
@@ -61,5 +61,5 @@ describe.each(CASES)('$mode.instances instance(s), $mode.cache', ({ mode, faults
       expect(fault.during.mutations, fault.fault).toBeGreaterThan(0);
       expect(fault.recoveryMs, `${fault.fault}: ${JSON.stringify(fault.recoveryMsByTarget)}`).not.toBeNull();
     }
-  });
+  }, SHORT_CHECK_TIMEOUT_MS);
 });

@@ -29,8 +29,6 @@ export interface ReadKind {
   read(context: ReadContext): Promise<ReadResult>;
 }
 
-type ProductPrice = { id: string; price: number };
-
 const PRODUCT = 'query ProductPrice($id: ID!) { product(id: $id) { id price } }';
 const PRODUCTS = 'query ProductPrices { products(first: 100) { id price } }';
 const PRODUCTS_IN_CATEGORY = 'query CategoryProductPrices($category: ID!) { products(categoryId: $category, first: 50) { id price } }';
@@ -42,23 +40,24 @@ const NODE = 'query NodePrice($id: ID!) { node(id: $id) { id ... on Product { pr
  * category's list through the root field and through the category, and `node`; over POST and GET.
  */
 export const responseCacheReadKinds: readonly ReadKind[] = [
-  graphQLRead('product(id) POST', 'POST', PRODUCT, ({ product }) => ({ id: product }), (data) => [one(data.product)]),
-  graphQLRead('product(id) GET', 'GET', PRODUCT, ({ product }) => ({ id: product }), (data) => [one(data.product)]),
+  graphQLRead('product(id) POST', 'POST', PRODUCT, ({ product }) => ({ id: product }), (data) => [object(data.product)]),
+  graphQLRead('product(id) GET', 'GET', PRODUCT, ({ product }) => ({ id: product }), (data) => [object(data.product)]),
   graphQLRead('products(first: 100) POST', 'POST', PRODUCTS, () => undefined, (data) => list(data.products)),
   graphQLRead('products(categoryId) GET', 'GET', PRODUCTS_IN_CATEGORY, ({ category }) => ({ category }), (data) => list(data.products)),
-  graphQLRead('category { products } POST', 'POST', CATEGORY, ({ category }) => ({ id: category }), (data) => list(one(data.category).products)),
-  graphQLRead('category { products } GET', 'GET', CATEGORY, ({ category }) => ({ id: category }), (data) => list(one(data.category).products)),
-  graphQLRead('node(id) POST', 'POST', NODE, ({ product }) => ({ id: product }), (data) => [one(data.node)]),
+  graphQLRead('category { products } POST', 'POST', CATEGORY, ({ category }) => ({ id: category }), (data) => list(object(data.category).products)),
+  graphQLRead('category { products } GET', 'GET', CATEGORY, ({ category }) => ({ id: category }), (data) => list(object(data.category).products)),
+  graphQLRead('node(id) POST', 'POST', NODE, ({ product }) => ({ id: product }), (data) => [object(data.node)]),
 ];
 
-type Data = Record<string, any>;
+/** An answer's `data`: checked field by field as the kinds read it. */
+type Data = Record<string, unknown>;
 
 function graphQLRead(
   name: string,
   method: 'GET' | 'POST',
   query: string,
   variables: (context: ReadContext) => Record<string, string> | undefined,
-  prices: (data: Data) => ProductPrice[],
+  prices: (data: Data) => Data[],
 ): ReadKind {
   return {
     name,
@@ -75,24 +74,24 @@ function graphQLRead(
   };
 }
 
-function one<T>(value: T | null | undefined): T {
-  if (value === null || value === undefined) throw new Error('expected an object, got null');
-  return value;
+function object(value: unknown): Data {
+  if (typeof value !== 'object' || value === null) throw new Error(`expected an object, got ${JSON.stringify(value)}`);
+  return value as Data;
 }
 
-function list(value: ProductPrice[] | null | undefined): ProductPrice[] {
+function list(value: unknown): Data[] {
   if (!Array.isArray(value)) throw new Error(`expected a list, got ${JSON.stringify(value)}`);
-  return value;
+  return value.map(object);
 }
 
 export interface GraphQLRequest {
   method: 'GET' | 'POST';
   query: string;
   variables?: Record<string, unknown>;
-  headers?: Record<string, string>;
-  /** @default 10_000 */
-  timeoutMs?: number;
 }
+
+/** Far above any answer, even under a Redis fault: a request that takes longer counts as failed. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface GraphQLSuccess {
   data: Data;
@@ -105,18 +104,18 @@ export interface GraphQLSuccess {
  * One GraphQL-over-HTTP request, as any client sends it. Resolves only to a successful answer:
  * status 200, `data` present and no `errors`; anything else rejects with what came back.
  */
-export async function requestGraphQL(url: string, { method, query, variables, headers = {}, timeoutMs = 10_000 }: GraphQLRequest): Promise<GraphQLSuccess> {
-  const signal = AbortSignal.timeout(timeoutMs);
+export async function requestGraphQL(url: string, { method, query, variables }: GraphQLRequest): Promise<GraphQLSuccess> {
+  const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   const accept = { accept: 'application/json' };
   let response: Response;
   if (method === 'GET') {
     const target = new URL(url);
     target.searchParams.set('query', query);
     if (variables !== undefined) target.searchParams.set('variables', JSON.stringify(variables));
-    response = await fetch(target, { headers: { ...accept, ...headers }, signal });
+    response = await fetch(target, { headers: accept, signal });
   } else {
     const body = JSON.stringify(variables === undefined ? { query } : { query, variables });
-    response = await fetch(url, { method, headers: { ...accept, 'content-type': 'application/json', ...headers }, body, signal });
+    response = await fetch(url, { method, headers: { ...accept, 'content-type': 'application/json' }, body, signal });
   }
   const text = await response.text();
   let parsed: { data?: Data | null; errors?: unknown[] } | undefined;

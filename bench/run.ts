@@ -23,7 +23,7 @@
  * Env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50).
  */
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchMemoryEviction, benchRedisEviction, type EvictionResult } from './eviction.ts';
@@ -48,20 +48,20 @@ import {
 } from './lib/load.ts';
 import { HOST, freePort, memory, spawnChild, stopAll, waitFor, type Child } from './lib/processes.ts';
 import { startRedis, type RedisHandle } from './lib/redis.ts';
+import { positiveNumber } from './lib/env.ts';
+import { currentMachine, writeResult } from './lib/results.ts';
 import {
   describeMachine,
   mib,
   renderMarkdown,
   renderSvg,
   type BenchResults,
-  type Machine,
   type ServerId,
   type ServerResult,
   type Target,
 } from './lib/report.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 
 const seconds = positiveNumber('BENCH_SECONDS', 5);
 const connections = Math.round(positiveNumber('BENCH_CONNECTIONS', 50));
@@ -454,12 +454,6 @@ function computeRatios(servers: ServerResult[]): { ratios: BenchResults['ratios'
   return { ratios, targets };
 }
 
-function writeAtomically(name: string, text: string): void {
-  const path = `${resultsDir}${name}`;
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
-
 function autocannonVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string };
@@ -490,15 +484,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const cpus = os.cpus();
-  const machine: Machine = {
-    cpu: cpus[0]?.model.trim() ?? 'unknown CPU',
-    cores: cpus.length,
-    memoryBytes: os.totalmem(),
-    node: process.version,
-    platform: os.platform(),
-    release: os.release(),
-  };
+  const machine = currentMachine();
   // A safety net far above a normal run: a hung server cannot keep the bench (and its children) alive.
   const budgetSeconds = 10 * (HIT_ROUNDS + 3) * seconds + 300;
   const watchdog = setTimeout(() => {
@@ -589,24 +575,12 @@ async function main(): Promise<void> {
     warnings,
   };
 
-  mkdirSync(resultsDir, { recursive: true });
   const markdown = renderMarkdown(report);
-  writeAtomically('latest.json', `${JSON.stringify(report, null, 2)}\n`);
-  writeAtomically('latest.md', markdown);
-  writeAtomically('latest.svg', renderSvg(report));
+  writeResult('latest.json', `${JSON.stringify(report, null, 2)}\n`);
+  writeResult('latest.md', markdown);
+  writeResult('latest.svg', renderSvg(report));
   console.log(`\n${markdown}`);
   console.log('Written: bench/results/latest.json, latest.md, latest.svg');
-}
-
-function positiveNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isFinite(value) && value > 0)) {
-    console.error(`expected ${name} to be a positive number, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return value;
 }
 
 try {

@@ -24,12 +24,14 @@ export interface CacheLayerOptions {
   /** Who a request is for, from its headers alone. */
   session: (request: RequestLike) => string | null;
   logger: YogaLogger;
+  /** Wraps the store built from `config` (see `CatalogServerOptions.wrapCacheStore`). @default none */
+  wrapStore?: (store: CacheStore) => CacheStore;
 }
 
-export function createCacheLayer({ config, schema, session, logger }: CacheLayerOptions): ResponseCache {
+export function createCacheLayer({ config, schema, session, logger, wrapStore = (store) => store }: CacheLayerOptions): ResponseCache {
   return createResponseCache({
     schema,
-    store: createStore(config, logger),
+    store: wrapStore(createStore(config, logger)),
     session,
     includeExtensionMetadata: config.includeExtensionMetadata,
     logger,

@@ -136,7 +136,7 @@ function isPostgresUrl(raw: string): boolean {
 }
 
 /** Config errors end up in logs: never print a password. */
-function redactPassword(raw: string): string {
+export function redactPassword(raw: string): string {
   return raw.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }
 

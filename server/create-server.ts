@@ -17,6 +17,7 @@ import {
   usePurgeEndpoint,
   useResponseCache,
   useStatsEndpoint,
+  type CacheStore,
   type ResponseCache,
 } from '../plugins/index.ts';
 import { userIdFromAuthorization } from '../schema/auth.ts';
@@ -29,6 +30,19 @@ export interface CatalogServerOptions {
   plugins?: CatalogPlugin[];
   /** Start PGlite from this data directory dump instead of initdb; tests start many servers. */
   pgliteSnapshot?: Blob;
+  /**
+   * Wraps the database the configuration opens, before anything uses it: the consistency
+   * checker slows reads with it to widen race windows. Code alone can set it, never the
+   * environment, so no deployment can switch such a wrapper on by configuration.
+   * @default none: the database as opened
+   */
+  wrapDatabase?: (db: Database) => Database;
+  /**
+   * Wraps the cache store the configuration builds: checks that break the cache on purpose (to
+   * prove they can fail) use it. Like `wrapDatabase`, code alone can set it.
+   * @default none: the store as built
+   */
+  wrapCacheStore?: (store: CacheStore) => CacheStore;
 }
 
 export interface CatalogServer {
@@ -46,15 +60,16 @@ export interface CatalogServer {
 
 export async function createCatalogServer(
   config: ServerConfig,
-  { plugins = [], pgliteSnapshot }: CatalogServerOptions = {},
+  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore }: CatalogServerOptions = {},
 ): Promise<CatalogServer> {
   const logger = createLogger(config.logLevel);
-  const db = await openDatabase({
+  const opened = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDataDir: config.pgliteDataDir,
     pgliteSnapshot,
     onIdleError: (error) => logger.error('idle database connection failed', error),
   });
+  const db = wrapDatabase(opened);
   try {
     const started = performance.now();
     const { seeded, applied } = await prepareDatabase(db);
@@ -67,7 +82,7 @@ export async function createCatalogServer(
 
   const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesTypeDefs, catalogTypeDefs], resolvers: catalogResolvers });
   const cache = config.cache.enabled
-    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger })
+    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger, wrapStore: wrapCacheStore })
     : undefined;
   const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
   // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.

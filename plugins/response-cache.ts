@@ -7,7 +7,7 @@
  * part of the public API.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { HintConfig } from './cache-hints.ts';
 import { entityTag } from './cache-tags.ts';
 import { createDocumentPlanner, createRelationProber, type ProbedMutation } from './document-plan.ts';
@@ -79,6 +79,13 @@ export interface ResponseCacheOptions {
    * at most, then the wait doubles. The cache is bypassed until one succeeds. @default 1000
    */
   evictionRetryMs?: number;
+  /**
+   * How long a mutation's response waits, in ms, for an eviction the store could not apply at
+   * once (Redis unreachable), while it is retried. Past it the response carries, besides its
+   * data, an error with code `CACHE_EVICTION_PENDING`: other instances may still serve the old
+   * answers. @default 2000
+   */
+  evictionWaitMs?: number;
   /** Called for every answer served from the cache. @default no-op */
   onHit?: (event: CacheEvent) => void;
   /** Called for every answer looked up, not found and executed. @default no-op */
@@ -160,8 +167,11 @@ export interface CacheEngine {
   probeMutation(document: DocumentNode): ProbedMutation;
   /** Stores a finished query's answer if it may; returns the body to send when it serialised one. */
   completeQuery(state: KeyedState, tracker: Tracker, result: ExecutionResult): Promise<string | undefined>;
-  /** Evicts what a finished mutation wrote, before its response is sent. */
-  completeMutation(tracker: Tracker): Promise<void>;
+  /**
+   * Evicts what a finished mutation wrote, before its response is sent. Resolves to an error to
+   * add to the response when the eviction could not be applied within `evictionWaitMs`.
+   */
+  completeMutation(tracker: Tracker): Promise<GraphQLError | undefined>;
   /** Lets waiting followers go when a leader ends without an answer to share. */
   release(state: RequestState): void;
   /**
@@ -202,10 +212,14 @@ export function createResponseCache({
   now = Date.now,
   logger = silentLogger,
   evictionRetryMs = 1000,
+  evictionWaitMs = 2000,
   onHit = noop,
   onMiss = noop,
   onEvict = noop,
 }: ResponseCacheOptions): ResponseCache {
+  if (!Number.isInteger(evictionWaitMs) || evictionWaitMs < 0) {
+    throw new Error(`expected evictionWaitMs to be a whole number of ms >= 0, got ${JSON.stringify(evictionWaitMs)}`);
+  }
   if (!Number.isInteger(defaultMaxAge) || defaultMaxAge < 0) {
     throw new Error(`expected defaultMaxAge to be a whole number of seconds >= 0, got ${JSON.stringify(defaultMaxAge)}`);
   }
@@ -416,7 +430,14 @@ export function createResponseCache({
     completeQuery,
     async completeMutation(tracker) {
       await trackerSettled(tracker);
-      await guard.evict([...tracker.tags], 'mutation');
+      const { pending } = await guard.evict([...tracker.tags], 'mutation');
+      // The write is done; its response may not promise fresh reads until the eviction is.
+      if (!pending || (await guard.whenApplied(evictionWaitMs))) return undefined;
+      return new GraphQLError(
+        `The write succeeded, but the cache could not evict the answers it changes within ${evictionWaitMs} ms; ` +
+          'until a retry does, other instances may serve them as they were.',
+        { extensions: { code: 'CACHE_EVICTION_PENDING' } },
+      );
     },
     release,
     setRevalidator(revalidate) {

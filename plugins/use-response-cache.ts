@@ -86,8 +86,10 @@ export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/gra
           async onExecuteDone({ result, setResult }) {
             if (isAsyncIterable(result)) return;
             // Evict before the response exists: once a client has it, no read may be stale.
-            await engine.completeMutation(tracker);
-            setResult(withBypassMetadata(engine.includeExtensionMetadata, withoutProbes(result, probePrefix)));
+            const pending = await engine.completeMutation(tracker);
+            const answer = withoutProbes(result, probePrefix);
+            const told = pending ? { ...answer, errors: [...(answer.errors ?? []), pending] } : answer;
+            setResult(withBypassMetadata(engine.includeExtensionMetadata, told));
           },
         };
       }

@@ -13,6 +13,8 @@ export interface CacheConfig {
   redisKeyPrefix: string;
   /** Deadline of one Redis operation, in ms: past it a read is a miss and a write is skipped. @default 250 */
   redisCommandTimeoutMs: number;
+  /** How long a mutation's response waits for an eviction Redis could not apply at once, in ms. @default 2000 */
+  evictionWaitMs: number;
   /**
    * Bytes of the in-process cache: the whole cache without Redis, the tier in front of Redis with
    * it (0 turns that tier off: every hit is a Redis round trip). @default 64 MiB
@@ -53,15 +55,8 @@ export function loadCacheConfig(env: Env, problems: string[]): CacheConfig {
     problems.push(`expected REDIS_KEY_PREFIX to be 1 to 64 letters, digits or ":_.-", got ${JSON.stringify(redisKeyPrefix)}`);
   }
 
-  const rawTimeout = read('REDIS_COMMAND_TIMEOUT_MS');
-  let redisCommandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-  if (rawTimeout !== undefined) {
-    if (!/^[0-9]+$/.test(rawTimeout) || Number(rawTimeout) < 1 || Number(rawTimeout) > 60_000) {
-      problems.push(`expected REDIS_COMMAND_TIMEOUT_MS to be an integer from 1 to 60000, got ${JSON.stringify(rawTimeout)}`);
-    } else {
-      redisCommandTimeoutMs = Number(rawTimeout);
-    }
-  }
+  const redisCommandTimeoutMs = milliseconds(read('REDIS_COMMAND_TIMEOUT_MS'), 1, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 'REDIS_COMMAND_TIMEOUT_MS', problems);
+  const evictionWaitMs = milliseconds(read('CACHE_EVICTION_WAIT_MS'), 0, 2000, 'CACHE_EVICTION_WAIT_MS', problems);
 
   const rawBytes = read('CACHE_MEMORY_BYTES');
   let memoryBytes = DEFAULT_MEMORY_MAX_BYTES;
@@ -88,10 +83,20 @@ export function loadCacheConfig(env: Env, problems: string[]): CacheConfig {
     ...(redis && { redis }),
     redisKeyPrefix,
     redisCommandTimeoutMs,
+    evictionWaitMs,
     memoryBytes,
     ...(purgeToken !== undefined && { purgeToken }),
     includeExtensionMetadata,
   };
+}
+
+function milliseconds(raw: string | undefined, min: number, fallback: number, name: string, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > 60_000) {
+    problems.push(`expected ${name} to be an integer from ${min} to 60000, got ${JSON.stringify(raw)}`);
+    return fallback;
+  }
+  return Number(raw);
 }
 
 function boolean(raw: string | undefined, fallback: boolean, name: string, problems: string[]): boolean {

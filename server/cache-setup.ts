@@ -34,6 +34,7 @@ export function createCacheLayer({ config, schema, session, logger, wrapStore = 
     store: wrapStore(createStore(config, logger)),
     session,
     includeExtensionMetadata: config.includeExtensionMetadata,
+    evictionWaitMs: config.evictionWaitMs,
     logger,
   });
 }

@@ -76,7 +76,8 @@ export function describeSummary(summary: CheckSummary, indent = '  '): string {
   return [
     `${int(summary.operations)} operations (${int(summary.perSecond)}/s): ${int(summary.reads)} reads, ${int(summary.mutations)} mutations; ` +
       `stale reads ${summary.staleReads}; failed requests ${failed}; hit ratio ${percent(summary.hitRatio)}`,
-    `reads that overlapped a mutation of what they read ${int(summary.overlappingReads)}, held to an answered mutation ${int(summary.constrainedReads)}`,
+    `reads that overlapped a mutation of what they read ${int(summary.overlappingReads)}, held to an answered mutation ${int(summary.constrainedReads)}` +
+      (summary.evictionPendingMutations > 0 ? `; mutations answered CACHE_EVICTION_PENDING ${int(summary.evictionPendingMutations)}` : ''),
     `latency: reads ${latency(summary.latencyMs.reads)}; mutations ${latency(summary.latencyMs.mutations)}`,
     ...(summary.errors.length > 0 ? [`errors: ${summary.errors.join(' | ')}`] : []),
   ]

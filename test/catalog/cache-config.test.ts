@@ -8,6 +8,7 @@ describe('cache configuration', () => {
       enabled: true,
       redisKeyPrefix: 'gcl',
       redisCommandTimeoutMs: 250,
+      evictionWaitMs: 2000,
       memoryBytes: 64 * 1024 * 1024,
       includeExtensionMetadata: false,
     });
@@ -26,6 +27,7 @@ describe('cache configuration', () => {
     expect(cluster.cache.redis).toEqual({ clusterNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] });
     expect(loadConfig({ CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
     expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '1500' }).cache.redisCommandTimeoutMs).toBe(1500);
+    expect(loadConfig({ CACHE_EVICTION_WAIT_MS: '0' }).cache.evictionWaitMs).toBe(0);
   });
 
   it.each([
@@ -39,6 +41,7 @@ describe('cache configuration', () => {
     [{ CACHE_PURGE_TOKEN: ' a-long-enough-token ' }, 'expected CACHE_PURGE_TOKEN without leading or trailing spaces'],
     [{ CACHE_ENABLED: 'yes' }, 'expected CACHE_ENABLED to be true or false, got "yes"'],
     [{ REDIS_COMMAND_TIMEOUT_MS: '0' }, 'expected REDIS_COMMAND_TIMEOUT_MS to be an integer from 1 to 60000, got "0"'],
+    [{ CACHE_EVICTION_WAIT_MS: '2s' }, 'expected CACHE_EVICTION_WAIT_MS to be an integer from 0 to 60000, got "2s"'],
     [{ REDIS_KEY_PREFIX: '{gcl}' }, 'expected REDIS_KEY_PREFIX to be 1 to 64 letters'],
   ])('refuses %o at start-up', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

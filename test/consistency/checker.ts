@@ -67,6 +67,8 @@ export interface Operation {
   overlapped?: boolean;
   /** Whether a product this read saw had an acknowledged mutation before it started (so the check had a floor to hold it to). */
   constrained?: boolean;
+  /** A mutation answered with its data and `CACHE_EVICTION_PENDING`: written, but not yet evicted everywhere. */
+  evictionPending?: boolean;
 }
 
 /** A read that saw a price below a mutation answered before it started. */
@@ -115,20 +117,28 @@ export async function runCheck(options: CheckOptions): Promise<CheckRecord> {
       const began = ledger.mutationStarted(product);
       const operation: Operation = { kind: 'mutation', name: 'updateProduct', target: target.name, startedAt: began, endedAt: began, ok: false };
       try {
-        const answer = await requestGraphQL(target.url, {
-          method: 'POST',
-          query: 'mutation RaisePrice($id: ID!, $price: Float!) { updateProduct(id: $id, input: { price: $price }) { id price } }',
-          variables: { id, price },
-        });
+        const answer = await requestGraphQL(
+          target.url,
+          {
+            method: 'POST',
+            query: 'mutation RaisePrice($id: ID!, $price: Float!) { updateProduct(id: $id, input: { price: $price }) { id price } }',
+            variables: { id, price },
+          },
+          // The write was applied; the answer says reads elsewhere may not see it yet.
+          ['CACHE_EVICTION_PENDING'],
+        );
         const updated = answer.data.updateProduct as { id?: unknown; price?: unknown } | null;
         if (updated?.id !== id || updated.price !== price) throw new Error(`answered ${JSON.stringify(updated)} for price ${price}`);
         operation.ok = true;
+        operation.evictionPending = answer.tolerated.length > 0;
       } catch (error) {
         operation.error = messageOf(error);
       } finally {
         operation.endedAt = performance.now();
-        // Only an answered mutation sets a floor: one that failed may or may not have committed.
-        ledger.mutationEnded(product, operation.ok ? { price, target: target.name, startedAt: operation.startedAt, endedAt: operation.endedAt } : undefined);
+        // Only a mutation answered without reserve sets a floor: one that failed may or may not
+        // have committed, and one whose eviction is pending says reads may not see it yet.
+        const promised = operation.ok && !operation.evictionPending;
+        ledger.mutationEnded(product, promised ? { price, target: target.name, startedAt: operation.startedAt, endedAt: operation.endedAt } : undefined);
         operations.push(operation);
         onOperation?.(operation);
       }

@@ -98,13 +98,19 @@ export interface GraphQLSuccess {
   /** The X-Cache header, when sent. */
   cache?: string;
   text: string;
+  /** The codes of the errors the caller said it accepts beside the data (`toleratedCodes`). */
+  tolerated: string[];
 }
 
 /**
  * One GraphQL-over-HTTP request, as any client sends it. Resolves only to a successful answer:
  * status 200, `data` present and no `errors`; anything else rejects with what came back.
  */
-export async function requestGraphQL(url: string, { method, query, variables }: GraphQLRequest): Promise<GraphQLSuccess> {
+export async function requestGraphQL(
+  url: string,
+  { method, query, variables }: GraphQLRequest,
+  toleratedCodes: readonly string[] = [],
+): Promise<GraphQLSuccess> {
   const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   const accept = { accept: 'application/json' };
   let response: Response;
@@ -124,8 +130,9 @@ export async function requestGraphQL(url: string, { method, query, variables }: 
   } catch {
     // Reported below with the text itself.
   }
-  if (response.status !== 200 || !parsed || parsed.errors !== undefined || !parsed.data) {
+  const codes = (parsed?.errors ?? []).map((error) => String((error as { extensions?: { code?: unknown } })?.extensions?.code));
+  if (response.status !== 200 || !parsed || !parsed.data || codes.some((code) => !toleratedCodes.includes(code))) {
     throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
   }
-  return { data: parsed.data, cache: response.headers.get('x-cache') ?? undefined, text };
+  return { data: parsed.data, cache: response.headers.get('x-cache') ?? undefined, text, tolerated: codes };
 }

@@ -22,6 +22,8 @@ export interface CheckSummary {
   /** Reads and mutations that did not get a successful answer (non-200, errors, or no answer at all). */
   failedReads: number;
   failedMutations: number;
+  /** Mutations answered with `CACHE_EVICTION_PENDING`: written, but reads elsewhere were not promised to see them. */
+  evictionPendingMutations: number;
   /** Reads that saw a price below a mutation answered before they started. Must be 0. */
   staleReads: number;
   /** Successful reads answered with `X-Cache: HIT`, and their share of the successful reads. */
@@ -67,6 +69,7 @@ export function summarise(record: CheckRecord, window: Window = { from: record.s
     mutations: mutations.length,
     failedReads: reads.length - answered.length,
     failedMutations: mutations.filter((mutation) => !mutation.ok).length,
+    evictionPendingMutations: mutations.filter((mutation) => mutation.evictionPending).length,
     staleReads: record.staleReads.filter((stale) => inWindow(stale.read.startedAt)).length,
     hits,
     hitRatio: ratio(hits, answered.length),

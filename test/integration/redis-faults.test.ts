@@ -87,8 +87,8 @@ async function cacheProduct(catalog: TestCatalog, id: string, tiered: boolean) {
 }
 
 describe('Redis killed and restarted', () => {
-  it.each(MODES)('$mode: answers stay correct and quick, a mutation succeeds, nothing stale comes back, caching resumes by itself', async ({ env, tiered }) => {
-    const server = await startInstance(env);
+  it.each(MODES)('$mode: answers stay correct and quick, a mutation says its eviction is pending, nothing stale comes back, caching resumes by itself', async ({ env, tiered }) => {
+    const server = await startInstance({ ...env, CACHE_EVICTION_WAIT_MS: '300' });
     const original = await cacheProduct(server, '7', tiered);
 
     await redis.kill();
@@ -101,9 +101,11 @@ describe('Redis killed and restarted', () => {
 
     const name = `Written while Redis was down ${Date.now()}`;
     const updated = await postGraphQL(server.url, UPDATE_NAME, { id: '7', name });
-    expect(updated).toMatchObject({ status: 200, data: { updateProduct: { id: '7', name } } });
-    expect(updated.ms).toBeLessThan(ANSWER_WITHIN_MS);
-    // Its eviction could not reach Redis: the cache bypasses itself until the retry gets through.
+    // The write is done, but its eviction could not reach Redis within CACHE_EVICTION_WAIT_MS:
+    // the answer says so, as other instances could still serve the old name.
+    expect(updated).toMatchObject({ status: 200, data: { updateProduct: { id: '7', name } }, errors: [{ extensions: { code: 'CACHE_EVICTION_PENDING' } }] });
+    expect(updated.ms).toBeLessThan(ANSWER_WITHIN_MS + 300);
+    // This instance bypasses its cache until the retry gets through.
     expect(server.server.cache!.degraded).toBe(true);
     const afterWrite = await readProduct(server, '7');
     expect(afterWrite).toMatchObject({ status: 200, data: { product: { id: '7', name } } });
@@ -117,6 +119,24 @@ describe('Redis killed and restarted', () => {
     for (const answer of seen) expect(answer).toMatchObject({ status: 200, data: { product: { id: '7', name } } });
     expect(server.server.cache!.degraded).toBe(false);
     if (tiered) expect(tierOf(server).localTierActive).toBe(true);
+  });
+
+  it('a mutation answered while its eviction could not reach Redis left other instances serving the old answer: it now waits for the eviction, and answers once Redis took it', async () => {
+    const server = await startInstance({ CACHE_EVICTION_WAIT_MS: '30000' });
+    await cacheProduct(server, '8', true);
+    await redis.kill();
+    const name = `Written across a Redis restart ${Date.now()}`;
+    const updating = postGraphQL(server.url, UPDATE_NAME, { id: '8', name }, { timeoutMs: 40_000 });
+    await waitUntil(() => server.server.cache!.degraded, 'the eviction to fail and be kept pending');
+    let answered = false;
+    void updating.then(() => (answered = true));
+    await redis.restart();
+    const updated = await updating;
+    expect(updated).toMatchObject({ status: 200, data: { updateProduct: { id: '8', name } } });
+    expect(updated.errors).toBeUndefined();
+    expect(server.server.cache!.degraded).toBe(false);
+    expect(answered).toBe(true);
+    expect(await readProduct(server, '8')).toMatchObject({ data: { product: { id: '8', name } } });
   });
 
   it('Redis not running when the server starts: it starts, answers correctly, and caches once Redis is up', async () => {
@@ -134,8 +154,8 @@ describe('Redis killed and restarted', () => {
 });
 
 describe('Redis paused', () => {
-  it('a mutation during the pause is answered within the deadline, its product is never served stale, caching resumes after the pause', async () => {
-    const server = await startInstance({});
+  it('a mutation during the pause waits for its eviction and answers once Redis took it; reads meanwhile are never stale; caching resumes after the pause', async () => {
+    const server = await startInstance({ CACHE_EVICTION_WAIT_MS: '10000' });
     const original = await cacheProduct(server, '9', true);
 
     // Every command of every client is held until the pause ends (DEBUG SLEEP is disabled in
@@ -147,16 +167,20 @@ describe('Redis paused', () => {
     expect(await readProduct(server, '9')).toMatchObject({ xCache: 'HIT', data: original });
 
     const name = `Written while Redis was paused ${Date.now()}`;
-    const updated = await postGraphQL(server.url, UPDATE_NAME, { id: '9', name });
-    expect(updated).toMatchObject({ status: 200, data: { updateProduct: { id: '9', name } } });
-    // Its eviction timed out (twice): the cache bypasses itself rather than serve the old copy.
+    const updating = postGraphQL(server.url, UPDATE_NAME, { id: '9', name }, { timeoutMs: 20_000 });
+    // Its eviction timed out (twice) and waits for a retry: the cache bypasses itself meanwhile.
+    await waitUntil(() => server.server.cache!.degraded, 'the eviction to be kept pending');
     const during = await readProduct(server, '9');
     expect(during).toMatchObject({ status: 200, data: { product: { id: '9', name } } });
     expect(NOT_FROM_CACHE).toContain(during.xCache);
-    expect(Date.now() - paused, 'answered before the pause ended').toBeLessThan(PAUSE_MS);
+    expect(Date.now() - paused, 'read before the pause ended').toBeLessThan(PAUSE_MS);
 
-    // PING is held until the pause ends.
-    expect(await redis.command('PING')).toBe('PONG');
+    // The mutation's answer waited for Redis: once a client has it, every instance is told.
+    const updated = await updating;
+    expect(updated).toMatchObject({ status: 200, data: { updateProduct: { id: '9', name } } });
+    expect(updated.errors).toBeUndefined();
+    expect(Date.now() - paused, 'answered after the pause ended').toBeGreaterThanOrEqual(PAUSE_MS - 100);
+
     const seen = await untilHit(server, '9', 'caching to resume after the pause');
     for (const answer of seen) expect(answer).toMatchObject({ status: 200, data: { product: { id: '9', name } } });
   });
@@ -174,7 +198,7 @@ describe('Redis slow', () => {
         async (response) => ({ status: response.status, coalesced: response.headers.get('x-cache-coalesced'), body: await response.json() }),
       );
     const { result: answers, statements } = await server.countStatements(async () => {
-      // Below the 250 ms command deadline: the lookups are slow, not failed.
+      // Far below the command deadline: the lookups are slow, not failed.
       expect(await redis.command('CLIENT', 'PAUSE', 150, 'ALL')).toBe('OK');
       return Promise.all(Array.from({ length: 50 }, send));
     });
@@ -292,6 +316,52 @@ describe('the eviction channel down while Redis serves', () => {
     else expect(afterward.data).toEqual(original8);
     // And the in-process tier is in use again.
     expect(await readProduct(reader, '8')).toMatchObject({ xCache: 'HIT', data: afterward.data });
+  });
+});
+
+describe('the writer alone cut off from Redis', () => {
+  // Found by check:faults: a mutation answered while its eviction could not reach Redis left the
+  // other instances serving the old answer. The writer is cut off alone, deterministically, by
+  // revoking its user's scripts (every cache command is a script); the reader is untouched.
+  async function writerAndReader(evictionWaitMs: string) {
+    const prefix = instances.nextPrefix();
+    const writer = await startInstance({ REDIS_URL: await createReaderUser(), CACHE_MEMORY_BYTES: '0', CACHE_EVICTION_WAIT_MS: evictionWaitMs }, { prefix });
+    const reader = await startInstance({ CACHE_MEMORY_BYTES: '0' }, { prefix });
+    await cacheProduct(reader, '42', false);
+    expect(await redis.command('ACL', 'SETUSER', READER, '-@scripting')).toBe('OK');
+    return { writer, reader };
+  }
+
+  it('its mutation answers only once the eviction reached Redis: the other instance then misses', async () => {
+    const { writer, reader } = await writerAndReader('30000');
+    const name = `Written while cut off ${Date.now()}`;
+    let answered = false;
+    const updating = postGraphQL(writer.url, UPDATE_NAME, { id: '42', name }, { timeoutMs: 40_000 }).finally(() => (answered = true));
+    await waitUntil(() => writer.server.cache!.degraded, "the writer's eviction to be kept pending");
+    // The reader still has the old answer in Redis; the writer has not answered its client.
+    expect((await readProduct(reader, '42')).xCache).toBe('HIT');
+    expect(answered).toBe(false);
+
+    expect(await redis.command('ACL', 'SETUSER', READER, '+@scripting')).toBe('OK');
+    const updated = await updating;
+    expect(updated).toMatchObject({ status: 200, data: { updateProduct: { id: '42', name } } });
+    expect(updated.errors).toBeUndefined();
+    expect((await readProduct(reader, '42')).xCache).toBe('MISS');
+  });
+
+  it('past CACHE_EVICTION_WAIT_MS its mutation answers with its data and an error saying other instances may serve the old answer', async () => {
+    const { writer, reader } = await writerAndReader('300');
+    const name = `Written while cut off ${Date.now()}`;
+    const updated = await postGraphQL(writer.url, UPDATE_NAME, { id: '42', name });
+    expect(updated).toMatchObject({
+      status: 200,
+      data: { updateProduct: { id: '42', name } },
+      errors: [{ message: expect.stringContaining('other instances may serve them as they were'), extensions: { code: 'CACHE_EVICTION_PENDING' } }],
+    });
+    expect((await readProduct(reader, '42')).xCache).toBe('HIT');
+    expect(await redis.command('ACL', 'SETUSER', READER, '+@scripting')).toBe('OK');
+    await waitUntil(() => !writer.server.cache!.degraded, 'the retry to apply the eviction');
+    expect((await readProduct(reader, '42')).xCache).toBe('MISS');
   });
 });
 

@@ -25,10 +25,10 @@ import {
   type GraphQLObjectType,
   type GraphQLNamedType,
 } from 'graphql';
-import { defaultBuildEntityId } from '@envelop/response-cache';
 import { definitionNodes, possibleObjectTypes } from './cache-hints.ts';
 
-export const entityTag = (typeName: string, id: unknown): string => defaultBuildEntityId(typeName, String(id));
+/** `Product:7`: the same string as `@envelop/response-cache`'s entity ids, so its entities are our tags. */
+export const entityTag = (typeName: string, id: unknown): string => `${typeName}:${String(id)}`;
 export const parentListTag = (parentType: string, parentId: unknown, field: string) =>
   `${parentType}:${String(parentId)}.${field}`;
 export const fieldListTag = (parentType: string, field: string) => `${parentType}.${field}`;

@@ -17,12 +17,14 @@ import type { CacheEntry, CacheStore, Lookup, ReadTicket, StoreStats } from './s
 import type { MemoryStore } from './memory-store.ts';
 import { withDeadline, type EvictionMessage, type RedisStore } from './redis-store.ts';
 
+/** Options of `createTieredStore`. */
 export interface TieredStoreOptions {
-  /** The in-process tier. `close()` closes it. */
+  /** The in-process tier. `close()` closes it. Required. */
   local: MemoryStore;
   /**
    * The shared tier, used by this tiered store alone: its announcements are taken as this
    * instance's own and skipped. `close()` closes it (which quits its client only if it created it).
+   * Required.
    */
   remote: RedisStore;
   /**
@@ -44,6 +46,7 @@ export interface TieredStoreOptions {
 /** What another instance evicted; emitted after it has been applied to the local tier. */
 export type RemoteEviction = { kind: 'evict'; tags: readonly string[] } | { kind: 'clear' };
 
+/** A memory tier in front of the Redis store, used while its eviction subscription is up. */
 export interface TieredStore extends CacheStore {
   /**
    * A fresh local hit comes back synchronously, with a ticket `set` refuses: such a hit is never
@@ -73,6 +76,11 @@ interface TieredTicket extends ReadTicket {
 
 const noop = (): void => {};
 
+/**
+ * An in-process tier (`local`) in front of the Redis store (`remote`), so a hot hit needs no round
+ * trip, kept honest by the evictions `remote` announces over pub/sub. While the subscription is
+ * down the tier is not used, and it is flushed when the subscription is back.
+ */
 export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const { local, remote, onError = noop } = options;
   if (options.subscriber === undefined && remote.redis.isCluster) {

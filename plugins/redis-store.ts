@@ -36,7 +36,7 @@ export interface RedisStoreOptions {
    * never closes it. A URL or ioredis options make the store create its own client, which it
    * quits on `close()`, with latency bounds: `commandTimeout: commandTimeoutMs`,
    * `maxRetriesPerRequest: 1`, `enableOfflineQueue: false` (commands fail at once while
-   * disconnected) and reconnection every 100 ms to 1 s. Required.
+   * disconnected) and reconnection every 100 ms to 1 s.
    */
   redis: Redis | Cluster | string | RedisOptions;
   /**

@@ -19,12 +19,11 @@ import { withDeadline, type EvictionMessage, type RedisStore } from './redis-sto
 
 /** Options of `createTieredStore`. */
 export interface TieredStoreOptions {
-  /** The in-process tier. `close()` closes it. Required. */
+  /** The in-process tier. `close()` closes it. */
   local: MemoryStore;
   /**
    * The shared tier, used by this tiered store alone: its announcements are taken as this
    * instance's own and skipped. `close()` closes it (which quits its client only if it created it).
-   * Required.
    */
   remote: RedisStore;
   /**

@@ -51,6 +51,11 @@ export async function packPackage(directory: string): Promise<string> {
   return join(directory, tarballs[0]);
 }
 
+/** `npm run build`: the package and the catalog server, in dist/. */
+export async function buildAll(): Promise<void> {
+  await run('npm', ['run', 'build'], { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 });
+}
+
 export interface ConsumerOptions {
   /** Where the project goes; created. */
   directory: string;

@@ -4,6 +4,9 @@
  * plain JavaScript on plain node (no TypeScript, no tsx), checked over HTTP with the in-process
  * store and with Redis; the other type-checks a strict TypeScript consumer against the
  * published .d.ts files.
+ *
+ * And the build `npm start` runs: the compiled catalog server on plain node. In this file
+ * because `npm pack` cleans and rebuilds dist/plugins, which that build also writes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
@@ -11,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installConsumer, installedCopies, packPackage } from '../helpers/packed-consumer.ts';
+import { buildAll, installConsumer, installedCopies, packPackage } from '../helpers/packed-consumer.ts';
+import { postGraphQL, startServerProcess } from '../helpers/processes.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./bookshop/${name}`, import.meta.url));
@@ -223,4 +227,18 @@ describe('the packed package, installed from its tarball', () => {
     expect(output).toBe('');
     expect(code).toBe(0);
   }, 60_000);
+});
+
+describe('npm start', () => {
+  it('runs the compiled catalog server on plain node', async () => {
+    await buildAll();
+    const server = await startServerProcess({ name: 'compiled', env: {}, compiled: true });
+    try {
+      const query = '{ product(id: "7") { name } }';
+      expect(await postGraphQL(server.url, query)).toMatchObject({ status: 200, xCache: 'MISS', data: { product: { name: expect.any(String) } } });
+      expect((await postGraphQL(server.url, query)).xCache).toBe('HIT');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 120_000);
 });

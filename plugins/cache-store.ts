@@ -1,8 +1,8 @@
 /**
  * The store a deployment asks for, from one options object: in-process memory; one Redis from a
  * URL; a Redis Cluster from its seed nodes; and, with either Redis, an in-process tier in front
- * of it that pub/sub keeps honest. It makes the Redis clients that need and closes them with the
- * store. To share clients of your own, build the stores yourself (`createRedisStore`,
+ * of it that pub/sub keeps honest. It makes the Redis clients these need, and closes them with
+ * the store. To share clients of your own, build the stores yourself (`createRedisStore`,
  * `createTieredStore`).
  */
 import { Cluster, Redis } from 'ioredis';
@@ -24,6 +24,7 @@ export interface RedisClusterNode {
  */
 export type CacheStoreFailure = RedisStoreOperation | 'subscriber' | 'pub/sub';
 
+/** Options of `createCacheStore`. */
 export interface CacheStoreOptions {
   /**
    * Where Redis is, for several instances sharing one cache: a `redis://` or `rediss://` URL, or
@@ -57,7 +58,8 @@ const noop = (): void => {};
 /**
  * Builds the store `options` describe: `createMemoryStore` without Redis; with Redis,
  * `createRedisStore` behind a `createTieredStore` in-process tier (or alone when `memoryBytes`
- * is 0). Every command is bounded (250 ms) and a Redis that is down means misses, not errors.
+ * is 0), so the store is a `MemoryStore`, `RedisStore` or `TieredStore`. Every command is
+ * bounded (250 ms), and a Redis that is down means misses, not errors.
  * Throws a `TypeError` that shows the bad value when an option is not usable.
  */
 export function createCacheStore(options: CacheStoreOptions = {}): CacheStore {

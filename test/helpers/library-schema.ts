@@ -6,7 +6,6 @@
  */
 import { createSchema } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
-
 import { cacheDirectivesTypeDefs } from '../../plugins/index.ts';
 
 export const cacheDirectives = cacheDirectivesTypeDefs;

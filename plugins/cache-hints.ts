@@ -16,9 +16,11 @@ import {
 } from 'graphql';
 import type { CacheScope } from './store.ts';
 
+/** A cache hint, as `@cacheControl` takes it; what a hint leaves unset, it does not change. */
 export interface CacheHint {
   /** Seconds the answer stays fresh. */
   maxAge?: number;
+  /** PRIVATE makes the whole answer private: stored per session, never without one. */
   scope?: CacheScope;
   /** Take the parent field's maxAge instead of the default one. */
   inheritMaxAge?: boolean;

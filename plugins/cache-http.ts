@@ -5,6 +5,7 @@
  */
 import type { CacheEntry, CacheScope } from './store.ts';
 
+/** How an answer was served: from the cache, executed after a lookup, or without the cache. */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
 /** What a request's answer was, as data: the `extensions.responseCache` payload. */

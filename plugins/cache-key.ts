@@ -17,6 +17,7 @@ export interface RequestLike {
   };
 }
 
+/** What a key function is given: the request's parts that may enter the key. */
 export interface CacheKeyInput {
   /** Hash of the printed document: layout and comments do not change it. */
   documentHash: string;
@@ -29,12 +30,18 @@ export interface CacheKeyInput {
   request: RequestLike;
 }
 
+/** Builds a request's cache key; requests with equal keys share an answer. Must be synchronous. */
 export type BuildCacheKey = (input: CacheKeyInput) => string;
 
 export function hashKey(text: string): string {
   return createHash('sha1').update(text).digest('base64url');
 }
 
+/**
+ * The default key: a hash of the document hash, the operation name, the variables and the
+ * session (when there is one). Wrap it to add what else an answer depends on, e.g. a header:
+ * `` (input) => `${defaultBuildCacheKey(input)}:${input.request.headers.get('accept-language') ?? ''}` ``.
+ */
 export const defaultBuildCacheKey: BuildCacheKey = ({ documentHash, operationName, variables, session }) => {
   const preimage = `${documentHash}\n${operationName}\n${variables}\n${session === null ? '-' : `s:${session}`}`;
   let key = hashedKeys.get(preimage);

@@ -27,7 +27,7 @@ import {
 } from 'graphql';
 import { definitionNodes } from './cache-hints.ts';
 
-/** `Type:id`, the form @envelop/response-cache gives its entity ids too. */
+/** `Product:7`: the same string as `@envelop/response-cache`'s entity ids, so its entities are our tags. */
 export const entityTag = (typeName: string, id: unknown): string => `${typeName}:${String(id)}`;
 export const parentListTag = (parentType: string, parentId: unknown, field: string) =>
   `${parentType}:${String(parentId)}.${field}`;

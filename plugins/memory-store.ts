@@ -17,6 +17,7 @@ import {
 /** 64 MiB: the default byte budget of one memory store. */
 export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Options of `createMemoryStore`. */
 export interface MemoryStoreOptions {
   /**
    * Byte budget of the cache. The size of an entry is estimated as two bytes per character of its
@@ -27,7 +28,7 @@ export interface MemoryStoreOptions {
   maxBytes?: number;
   /**
    * How long an eviction's tombstone is kept, in ms. A ticket older than this is refused by `set`.
-   * @default DEFAULT_TOMBSTONE_MS (60 000)
+   * @default 60000 (60 s)
    */
   tombstoneMs?: number;
   /**
@@ -69,6 +70,11 @@ function entryBytes(key: string, entry: CacheEntry): number {
   return bytes + chars * 2;
 }
 
+/**
+ * The in-process store: a least-recently-used cache bounded by bytes, with a tag index and
+ * per-tag tombstones. The whole cache of a single instance, or the tier in front of Redis.
+ * Throws a `TypeError` that shows the bad value when an option is not usable.
+ */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const { maxBytes = DEFAULT_MEMORY_MAX_BYTES, tombstoneMs = DEFAULT_TOMBSTONE_MS, now = Date.now } = options;
   if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {

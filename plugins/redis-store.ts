@@ -26,8 +26,10 @@ import {
   type ReadTicket,
 } from './store.ts';
 
+/** Where a Redis failure happened: a store operation, or a client's `connection`. */
 export type RedisStoreOperation = 'get' | 'set' | 'evict' | 'clear' | 'connection';
 
+/** Options of `createRedisStore`. */
 export interface RedisStoreOptions {
   /**
    * The Redis to use. An ioredis `Redis` or `Cluster` instance stays the caller's: the store
@@ -45,7 +47,7 @@ export interface RedisStoreOptions {
   prefix?: string;
   /**
    * How long an eviction's tombstone is kept, in ms. A ticket older than this is refused by `set`.
-   * @default DEFAULT_TOMBSTONE_MS (60 000)
+   * @default 60000 (60 s)
    */
   tombstoneMs?: number;
   /**
@@ -69,6 +71,7 @@ export interface RedisStoreOptions {
   onError?: (error: unknown, operation: RedisStoreOperation) => void;
 }
 
+/** The Redis store: every operation is one round trip (one Lua script), bounded by `commandTimeoutMs`. */
 export interface RedisStore extends CacheStore {
   get(key: string): Promise<Lookup>;
   set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean>;
@@ -100,6 +103,7 @@ export interface EvictionMessage {
   c?: 1;
 }
 
+/** The default deadline of one store operation, in ms. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
 
 /** A ticket from a failed read: `set` refuses it without asking Redis. */
@@ -294,6 +298,13 @@ function isClient(value: RedisStoreOptions['redis']): value is Redis | Cluster {
 
 const noop = (): void => {};
 
+/**
+ * The shared store: entries in Redis (7 or later), indexed by tag, written and evicted atomically
+ * by Lua scripts, every eviction announced on `channel`. A Redis that is down or slow turns
+ * reads into misses and writes into refusals; a failed `evict` or `clear` rejects. Works on a
+ * Redis Cluster (a namespace lives in one slot). Throws a `TypeError` that shows the bad value
+ * when an option is not usable.
+ */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const {
     redis: connection,

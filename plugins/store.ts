@@ -14,8 +14,10 @@
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** Who may be served an answer: everyone (PUBLIC), or only the session that produced it (PRIVATE). */
 export type CacheScope = 'PUBLIC' | 'PRIVATE';
 
+/** One stored answer, as every store keeps it. */
 export interface CacheEntry {
   /** The serialised GraphQL result (`{"data":…}`), exactly the bytes a hit sends. */
   body: string;
@@ -40,12 +42,17 @@ export interface ReadTicket {
   readonly issuedAt: number;
 }
 
+/** What `get` found: the entry, if any, and the ticket a later `set` must present. */
 export interface Lookup {
   /** The entry when present and not past `maxAgeMs + swrMs`; absent on a miss. */
   entry?: CacheEntry;
   ticket: ReadTicket;
 }
 
+/**
+ * The contract every store meets: implement it to keep answers somewhere else. Each operation
+ * may answer synchronously or with a promise.
+ */
 export interface CacheStore {
   /** One lookup, one round trip: the entry (if any) and the ticket a later `set` must present. */
   get(key: string): MaybePromise<Lookup>;
@@ -90,5 +97,5 @@ export interface StoreStats {
   tombstones: number;
 }
 
-/** How long tombstones are kept by default: reads slower than this are never stored. */
+/** How long tombstones are kept by default (60 s): reads slower than this are never stored. */
 export const DEFAULT_TOMBSTONE_MS = 60_000;

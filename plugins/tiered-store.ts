@@ -17,6 +17,7 @@ import type { CacheEntry, CacheStore, Lookup, ReadTicket, StoreStats } from './s
 import type { MemoryStore } from './memory-store.ts';
 import { withDeadline, type EvictionMessage, type RedisStore } from './redis-store.ts';
 
+/** Options of `createTieredStore`. */
 export interface TieredStoreOptions {
   /** The in-process tier. `close()` closes it. */
   local: MemoryStore;
@@ -44,6 +45,7 @@ export interface TieredStoreOptions {
 /** What another instance evicted; emitted after it has been applied to the local tier. */
 export type RemoteEviction = { kind: 'evict'; tags: readonly string[] } | { kind: 'clear' };
 
+/** A memory tier in front of the Redis store, used while its eviction subscription is up. */
 export interface TieredStore extends CacheStore {
   /**
    * A fresh local hit comes back synchronously, with a ticket `set` refuses: such a hit is never
@@ -73,6 +75,11 @@ interface TieredTicket extends ReadTicket {
 
 const noop = (): void => {};
 
+/**
+ * An in-process tier (`local`) in front of the Redis store (`remote`), so a hot hit needs no round
+ * trip, kept honest by the evictions `remote` announces over pub/sub. While the subscription is
+ * down the tier is not used, and it is flushed when the subscription is back.
+ */
 export function createTieredStore(options: TieredStoreOptions): TieredStore {
   const { local, remote, onError = noop } = options;
   if (options.subscriber === undefined && remote.redis.isCluster) {

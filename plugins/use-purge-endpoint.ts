@@ -16,13 +16,20 @@ import { createOperatorEndpoint, type OperatorAnswer } from './operator-endpoint
 import { engineOf, type ResponseCache } from './response-cache.ts';
 import type { EvictionOutcome } from './eviction-guard.ts';
 
+/** Options of `usePurgeEndpoint`. */
 export interface PurgeEndpointOptions {
-  /** The bearer token operators present; unset turns the endpoint off. */
+  /** The bearer token operators present. Required: `undefined` turns the endpoint off (404). */
   token: string | undefined;
-  /** @default '/cache/purge' */
+  /** Where the endpoint answers. @default '/cache/purge' */
   path?: string;
 }
 
+/**
+ * A yoga plugin for operators: `POST /cache/purge` with `Authorization: Bearer <token>` and
+ * `{"entity": {"type": "Product", "id": "7"}}`, `{"type": "Product"}` or `{"all": true}`.
+ * Answers what was purged as JSON; 401 without a token, 403 with a wrong one, 503 when the store
+ * cannot be reached.
+ */
 export function usePurgeEndpoint(cache: ResponseCache, { token, path = '/cache/purge' }: PurgeEndpointOptions): Plugin {
   return createOperatorEndpoint({ token, path, method: 'POST', realm: 'cache purge', handle: (request) => purge(cache, request) });
 }

@@ -12,13 +12,18 @@ import type { Plugin } from 'graphql-yoga';
 import { createOperatorEndpoint } from './operator-endpoint.ts';
 import type { ResponseCache } from './response-cache.ts';
 
+/** Options of `useStatsEndpoint`. */
 export interface StatsEndpointOptions {
-  /** The bearer token operators present; unset turns the endpoint off. */
+  /** The bearer token operators present. Required: `undefined` turns the endpoint off (404). */
   token: string | undefined;
-  /** @default '/cache/stats' */
+  /** Where the endpoint answers. @default '/cache/stats' */
   path?: string;
 }
 
+/**
+ * A yoga plugin for operators: `GET /cache/stats` with `Authorization: Bearer <token>` answers
+ * the cache's `stats()` as JSON (hits, misses, coalesced, degraded, the in-process store's size).
+ */
 export function useStatsEndpoint(cache: ResponseCache, { token, path = '/cache/stats' }: StatsEndpointOptions): Plugin {
   return createOperatorEndpoint({ token, path, method: 'GET', realm: 'cache stats', handle: () => ({ status: 200, body: cache.stats() }) });
 }

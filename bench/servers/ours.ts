@@ -1,6 +1,6 @@
 /**
- * Our server exactly as `npm start` runs it (server/main.ts: same configuration from the
- * environment, same code), plus one thing for the bench: it exits when the bench's stdin pipe
+ * Our server as `npm start` runs it (server/main.ts: same configuration from the environment,
+ * same code), from its sources under tsx rather than compiled, plus one thing for the bench: it exits when the bench's stdin pipe
  * closes, so that a bench killed outright (SIGKILL) leaves no server behind.
  */
 process.stdin.resume();

@@ -6,7 +6,6 @@
  *
  * Env: PORT (required), LOG_LEVEL (default warn), DATABASE_URL (optional; embedded PGlite otherwise).
  */
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createLogger, createSchema, createYoga, type LogLevel } from 'graphql-yoga';
 import { useResponseCache } from '@graphql-yoga/plugin-response-cache';
@@ -14,6 +13,7 @@ import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogCo
 import { createCatalogRepository } from '../../schema/data/catalog-repository.ts';
 import { openDatabase } from '../../schema/data/database.ts';
 import { prepareDatabase } from '../../schema/data/migrate.ts';
+import { cacheDirectivesTypeDefs } from '../../plugins/index.ts';
 
 const port = Number(process.env.PORT);
 if (!Number.isInteger(port) || port <= 0) {
@@ -21,8 +21,6 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(1);
 }
 const logger = createLogger((process.env.LOG_LEVEL || 'warn') as LogLevel | 'silent');
-
-const cacheDirectivesSDL = readFileSync(new URL('../../plugins/cache-directives.graphql', import.meta.url), 'utf8');
 
 const db = await openDatabase({
   databaseUrl: process.env.DATABASE_URL || undefined,
@@ -33,7 +31,7 @@ const services = { db, repository: createCatalogRepository(db) };
 
 const yoga = createYoga({
   schema: createSchema<CatalogContext>({
-    typeDefs: [cacheDirectivesSDL, catalogTypeDefs],
+    typeDefs: [cacheDirectivesTypeDefs, catalogTypeDefs],
     resolvers: catalogResolvers,
   }),
   context: (initial) => createCatalogContext(initial, services),

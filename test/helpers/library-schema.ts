@@ -4,11 +4,11 @@
  * to hold a read inside its resolver, a resolver call counter, and a hint-less composite type
  * (`Review`) to tell inheritMaxAge from defaultMaxAge.
  */
-import { readFileSync } from 'node:fs';
 import { createSchema } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
+import { cacheDirectivesTypeDefs } from '../../plugins/index.ts';
 
-export const cacheDirectives = readFileSync(new URL('../../plugins/cache-directives.graphql', import.meta.url), 'utf8');
+export const cacheDirectives = cacheDirectivesTypeDefs;
 
 const typeDefs = /* GraphQL */ `
   interface Node { id: ID! }

@@ -1,8 +1,8 @@
 /**
- * The real server as a child process (`node --import tsx server/main.ts`), the way it is deployed:
- * its own event loop, its own Redis clients, configured by environment alone. Used by the
- * multi-instance and fault tests, which need several instances that share nothing but Redis
- * and the database.
+ * The real server as a child process (`node --import tsx server/main.ts`, or the compiled
+ * `node dist/server/main.js` that `npm start` runs): its own event loop, its own Redis clients,
+ * configured by environment alone. Used by the multi-instance and fault tests, which need
+ * several instances that share nothing but Redis and the database.
  *
  * Also: databases for such instances, and a GraphQL-over-HTTP call that keeps the cache headers.
  */
@@ -45,7 +45,12 @@ export interface StartServerOptions {
   name: string;
   /** The server's configuration, over HOST=127.0.0.1, LOG_LEVEL=warn and a free PORT. */
   env: Record<string, string>;
+  /** Run the build in dist/ (which must be current) rather than the sources. @default false */
+  compiled?: boolean;
 }
+
+const FROM_SOURCES = ['--import', 'tsx', 'server/main.ts'];
+const COMPILED = ['--enable-source-maps', 'dist/server/main.js'];
 
 // Safety net for a worker that dies without its teardown: no server outlives it.
 const running = new Set<ChildProcess>();
@@ -62,9 +67,9 @@ function whenExited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-function spawnServer(name: string, port: number, env: Record<string, string>) {
+function spawnServer(name: string, port: number, env: Record<string, string>, args: string[]) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !SERVER_VARIABLES.test(key)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...inherited, PORT: String(port), HOST, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,11 +87,11 @@ function spawnServer(name: string, port: number, env: Record<string, string>) {
 }
 
 /** Starts the server and resolves once it answers `{ __typename }`. */
-export async function startServerProcess({ name, env }: StartServerOptions): Promise<ServerProcess> {
+export async function startServerProcess({ name, env, compiled = false }: StartServerOptions): Promise<ServerProcess> {
   // Another process may take the free port before the server binds it: try a few ports.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const spawned = spawnServer(name, port, env);
+    const spawned = spawnServer(name, port, env, compiled ? COMPILED : FROM_SOURCES);
     const url = `http://${HOST}:${port}/graphql`;
     try {
       await waitForAnswer(url, spawned);

@@ -14,15 +14,17 @@ import { acceptedParams, isJsonRequestType, paramsFromSearch, type GraphQLParams
 import type { RequestLike } from './cache-key.ts';
 import { mergeVary } from './cache-http.ts';
 
+/** Options of `createFastPath`. `cache` and `next` are required. */
 export interface FastPathOptions {
+  /** The cache from `createResponseCache`, the same one `useResponseCache` was given. */
   cache: ResponseCache;
   /** The yoga instance (or any node request listener) that handles everything but hits. */
   next: RequestListener;
-  /** @default '/graphql' */
+  /** The path hits are answered on (yoga's `graphqlEndpoint`); every other path goes to `next`. @default '/graphql' */
   graphqlEndpoint?: string;
   /** The CORS options yoga was given, so hits carry the same CORS headers. @default {} */
   cors?: CORSOptions;
-  /** Bodies larger than this go to yoga unread by the front. @default 1 MiB */
+  /** Bodies larger than this go to yoga unread by the front. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
   /**
    * Whether the server is shutting down: hits are then sent with `Connection: close`, like the
@@ -31,6 +33,14 @@ export interface FastPathOptions {
   connectionClose?: () => boolean;
 }
 
+/**
+ * A `node:http` request listener that answers cache hits itself, before yoga builds a Fetch
+ * Request, parses, validates or builds a context, and hands everything else to `next` with the
+ * body read and the lookup done. A hit's bytes and headers are those the pipeline would send.
+ *
+ * @example
+ * createServer(createFastPath({ cache, next: yoga })).listen(4000);
+ */
 export function createFastPath({
   cache,
   next,

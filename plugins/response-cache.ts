@@ -28,16 +28,21 @@ import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type Re
 import { buildSchemaIndex, type SchemaIndex } from './schema-index.ts';
 import type { CacheEntry, CacheScope, CacheStore, Lookup, MaybePromise, ReadTicket, StoreStats } from './store.ts';
 
+/** Where the cache reports what it absorbed: yoga's logger, pino, `console` all fit. */
 export interface CacheLogger {
   warn(message: string, ...args: unknown[]): void;
   error(message: string, ...args: unknown[]): void;
 }
 
+/** One answer's outcome, as `onHit` and `onMiss` receive it. */
 export interface CacheEvent {
+  /** The answer's cache key (a hash: it reveals nothing of the session). */
   key: string;
+  /** How it was served, how long it stays fresh, and its scope. */
   outcome: CacheOutcome;
 }
 
+/** Options of `createResponseCache`. Only `schema` is required. */
 export interface ResponseCacheOptions {
   /** The executable schema; its resolvers are instrumented once, at start-up. */
   schema: GraphQLSchema;
@@ -72,7 +77,7 @@ export interface ResponseCacheOptions {
   coalesce?: boolean;
   /** The clock, in ms since the Unix epoch. @default Date.now */
   now?: () => number;
-  /** @default a logger that says nothing */
+  /** Where failed evictions and refreshes, and store failures the cache absorbed, are reported. @default a logger that says nothing */
   logger?: CacheLogger;
   /**
    * The longest wait between retries of a failed eviction, in ms: the first comes after 100 ms
@@ -97,7 +102,7 @@ export interface ResponseCacheOptions {
 /** Errors are never cached. */
 export const defaultShouldCacheResult = (result: ExecutionResult): boolean => !result.errors?.length;
 
-/** What users call. */
+/** A response cache, as its users call it: purge, stats and close. Give it to `useResponseCache` and `createFastPath`. */
 export interface ResponseCache {
   /** Drops every answer that contains this object. Pending (and the cache bypassed) when the store is unreachable. */
   evictEntity(typeName: string, id: string | number): Promise<EvictionOutcome>;
@@ -109,6 +114,7 @@ export interface ResponseCache {
   readonly degraded: boolean;
   /** Counts since start-up, pending evictions, and the in-process store's size when there is one. */
   stats(): CacheStats;
+  /** Stops retrying evictions and closes the store (and the Redis clients it made). */
   close(): Promise<void>;
 }
 
@@ -196,6 +202,17 @@ const BYPASS: LookupResult = { kind: 'bypass' };
 const MISS: LookupResult = { kind: 'miss' };
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/**
+ * The response cache for `schema`: one per server, shared by `useResponseCache` (yoga) and
+ * `createFastPath` (node:http). Instruments the schema's resolvers in place, once: a second
+ * cache over the same schema object throws. Throws at start-up, naming the bad value, when an
+ * option is not usable or the hints or id fields name what the schema lacks.
+ *
+ * @example
+ * const cache = createResponseCache({ schema, store: createCacheStore({ redis: process.env.REDIS_URL }), session });
+ * const yoga = createYoga({ schema, plugins: [useResponseCache(cache)] });
+ * createServer(createFastPath({ cache, next: yoga })).listen(4000);
+ */
 export function createResponseCache({
   schema,
   store = createMemoryStore(),

@@ -12,11 +12,18 @@ import { acceptedParams } from './graphql-params.ts';
 import { engineOf, type ResponseCache } from './response-cache.ts';
 import type { RequestState } from './request-keying.ts';
 
+/** Options of `useResponseCache`. */
 export interface UseResponseCacheOptions {
-  /** Where yoga serves GraphQL. @default '/graphql' */
+  /** Where yoga serves GraphQL (its own `graphqlEndpoint`): stale answers are refreshed there. @default '/graphql' */
   graphqlEndpoint?: string;
 }
 
+/**
+ * The cache as a graphql-yoga (envelop) plugin: looks each operation up before it is parsed,
+ * stores cacheable answers, evicts what mutations wrote before their responses are sent, and
+ * sets `Cache-Control`, `X-Cache`, `ETag`, `Age` and `Vary` on every GraphQL answer. Use the same
+ * `cache` as `createFastPath`, which answers hits before yoga.
+ */
 export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/graphql' }: UseResponseCacheOptions = {}): Plugin {
   const engine = engineOf(cache);
   /** The state the HTTP front made for a request it looked up and passed on. */

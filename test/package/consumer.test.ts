@@ -2,8 +2,9 @@
  * Proof that a stranger can use the package: `npm pack`, then two throw-away projects that
  * install the tarball with npm and import nothing of this repository. One is a bookshop API in
  * plain JavaScript on plain node (no TypeScript, no tsx), checked over HTTP with the in-process
- * store and with Redis; the other type-checks a strict TypeScript consumer against the
- * published .d.ts files.
+ * store and with Redis, once with this package's plugin and once under @envelop/response-cache's
+ * own plugin with only its store swapped for ours; the other type-checks a strict TypeScript
+ * consumer against the published .d.ts files.
  *
  * And the build `npm start` runs: the compiled catalog server on plain node. In this file
  * because `npm pack` cleans and rebuilds dist/plugins, which that build also writes.
@@ -31,7 +32,12 @@ beforeAll(async () => {
   javascript = join(root, 'bookshop-js');
   typescript = join(root, 'bookshop-ts');
   await Promise.all([
-    installConsumer({ directory: javascript, tarball, files: { [fixture('server.js')]: 'server.js' }, dependencies: ['graphql', 'graphql-yoga'] }),
+    installConsumer({
+      directory: javascript,
+      tarball,
+      files: { [fixture('schema.js')]: 'schema.js', [fixture('server.js')]: 'server.js', [fixture('envelop-server.js')]: 'envelop-server.js' },
+      dependencies: ['graphql', 'graphql-yoga', '@envelop/response-cache'],
+    }),
     installConsumer({
       directory: typescript,
       tarball,
@@ -51,9 +57,9 @@ interface Running {
   stop(): Promise<void>;
 }
 
-/** `node server.js` in the JavaScript project, with only PATH and what the test sets in its environment. */
-async function startBookshop(env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, ['server.js'], {
+/** `node <script>` in the JavaScript project, with only PATH and what the test sets in its environment. */
+async function startBookshop(env: Record<string, string> = {}, script = 'server.js'): Promise<Running> {
+  const child = spawn(process.execPath, [script], {
     cwd: javascript,
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,6 +162,40 @@ async function checkCaching(bookshop: Running): Promise<void> {
   expect(bookshop.output().slice(warmedUp)).toBe('');
 }
 
+interface EnvelopAnswer {
+  status: number;
+  data: Record<string, any>;
+  /** envelop's `extensions.responseCache.hit`. */
+  hit: boolean | undefined;
+}
+
+async function postToEnvelop(url: string, query: string): Promise<EnvelopAnswer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as { data: Record<string, any>; extensions?: { responseCache?: { hit?: boolean } } };
+  return { status: response.status, data: body.data, hit: body.extensions?.responseCache?.hit };
+}
+
+/** envelop's plugin on our store: a hit, and a mutation evicting the answers that hold the book. */
+async function checkEnvelopCaching(bookshop: Running): Promise<void> {
+  const { url } = bookshop;
+  const deadline = Date.now() + START_DEADLINE_MS;
+  while ((await postToEnvelop(url, '{ book(id: "3") { id } }')).hit !== true) {
+    if (Date.now() > deadline) throw new Error(`no answer was served from the cache within ${START_DEADLINE_MS} ms`);
+  }
+  const warmedUp = bookshop.output().length;
+  expect(await postToEnvelop(url, BOOK)).toMatchObject({ status: 200, hit: false, data: { book: { title: 'The Dispossessed' } } });
+  expect(await postToEnvelop(url, BOOK)).toMatchObject({ status: 200, hit: true, data: { book: { title: 'The Dispossessed' } } });
+  expect((await postToEnvelop(url, RENAME)).data).toEqual({ renameBook: { id: '1' } });
+  expect(await postToEnvelop(url, BOOK)).toMatchObject({ hit: false, data: { book: { title: 'The Dispossessed: An Ambiguous Utopia' } } });
+  expect((await postToEnvelop(url, BOOK)).hit).toBe(true);
+  expect(bookshop.output().slice(warmedUp)).toBe('');
+}
+
 describe('the packed package, installed from its tarball', () => {
   it('resolves graphql-cache-layer from the tarball, with one graphql, and without TypeScript or tsx', () => {
     expect(realpathSync(join(javascript, 'node_modules/graphql-cache-layer'))).toBe(join(javascript, 'node_modules/graphql-cache-layer'));
@@ -193,6 +233,15 @@ describe('the packed package, installed from its tarball', () => {
     }
   });
 
+  it("serves @envelop/response-cache's own plugin from our memory store: hit, and eviction by a mutation", async () => {
+    const bookshop = await startBookshop({}, 'envelop-server.js');
+    try {
+      await checkEnvelopCaching(bookshop);
+    } finally {
+      await bookshop.stop();
+    }
+  });
+
   describe('with Redis', () => {
     let redis: RedisServer;
     beforeAll(async () => {
@@ -209,6 +258,22 @@ describe('the packed package, installed from its tarball', () => {
         // The answers live in Redis, under the bookshop's prefix.
         const entries = (await redis.command('KEYS', '{bookshop}:e:*')) as string[];
         expect(entries.length).toBeGreaterThan(0);
+      } finally {
+        await bookshop.stop();
+      }
+    });
+
+    it("serves @envelop/response-cache's own plugin from our Redis store, without KEYS, SCAN or FLUSH", async () => {
+      // This file's own check of the other bookshop used KEYS: count from here.
+      const keysCalls = async () => Number(/cmdstat_keys:calls=(\d+)/.exec(String(await redis.command('INFO', 'commandstats')))?.[1] ?? 0);
+      const keysBefore = await keysCalls();
+      const bookshop = await startBookshop({ REDIS_URL: redis.url }, 'envelop-server.js');
+      try {
+        await checkEnvelopCaching(bookshop);
+        const stats = String(await redis.command('INFO', 'commandstats'));
+        expect(stats).toMatch(/cmdstat_evalsha:calls=[1-9]/);
+        expect(stats.match(/cmdstat_(scan|flushall|flushdb):/g)).toBeNull();
+        expect(await keysCalls()).toBe(keysBefore);
       } finally {
         await bookshop.stop();
       }

@@ -3,6 +3,7 @@
  * and the `extensions.responseCache` metadata. Shared by every front so a hit and the
  * pipeline's answer to the same request carry the same bytes and equivalent headers.
  */
+import { BoundedMemo } from './bounded-memo.ts';
 import type { CacheEntry, CacheScope } from './store.ts';
 
 /** How an answer was served: from the cache, executed after a lookup, or without the cache. */
@@ -99,14 +100,12 @@ export function batchCacheHeaders(
 
 // Hits repeat the same few header values: build each string once (keyed by number when there
 // is no swr, as on most hits, so the lookup makes no string).
-const cacheControlValues = new Map<number | string, string>();
+const cacheControlValues = new BoundedMemo<number | string, string>(4096);
 function cacheControlValue(maxAge: number, scope: CacheScope, swr: number): string {
   const slot = swr > 0 ? `${maxAge} ${scope} ${swr}` : scope === 'PRIVATE' ? -1 - maxAge : maxAge;
   let value = cacheControlValues.get(slot);
   if (value === undefined) {
-    value = `max-age=${maxAge}, ${scope === 'PRIVATE' ? 'private' : 'public'}${swr > 0 ? `, stale-while-revalidate=${swr}` : ''}`;
-    if (cacheControlValues.size >= 4096) cacheControlValues.clear();
-    cacheControlValues.set(slot, value);
+    value = cacheControlValues.set(slot, `max-age=${maxAge}, ${scope === 'PRIVATE' ? 'private' : 'public'}${swr > 0 ? `, stale-while-revalidate=${swr}` : ''}`);
   }
   return value;
 }
@@ -153,17 +152,12 @@ const JSON_TYPE = 'application/json';
  */
 export function negotiateMediaType(accept: string | null | undefined): string | null {
   const key = accept ?? '';
-  let type = negotiated.get(key);
-  if (type === undefined) {
-    type = negotiate(accept);
-    // Clients send a handful of distinct Accept headers; bound the memo anyway.
-    if (negotiated.size > 256) negotiated.clear();
-    negotiated.set(key, type);
-  }
-  return type;
+  const known = negotiated.get(key);
+  return known !== undefined ? known : negotiated.set(key, negotiate(accept));
 }
 
-const negotiated = new Map<string, string | null>();
+// Clients send a handful of distinct Accept headers.
+const negotiated = new BoundedMemo<string, string | null>(256);
 
 function negotiate(accept: string | null | undefined): string | null {
   const types = (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',');

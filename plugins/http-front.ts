@@ -13,6 +13,7 @@ import { shareParams, type GraphQLRequestInput, type KeyedState, type RequestSta
 import { acceptedParams, isJsonRequestType, paramsFromSearch, type GraphQLParams } from './graphql-params.ts';
 import type { RequestLike } from './cache-key.ts';
 import { mergeVary } from './cache-http.ts';
+import { BoundedMemo } from './bounded-memo.ts';
 
 /** Options of `createFastPath`. `cache` and `next` are required. */
 export interface FastPathOptions {
@@ -128,10 +129,7 @@ export function createFastPath({
       if (params === undefined) return pass(req, res, undefined, Array.isArray(parsed) ? parsed : body);
       // Identical bodies share one parsed, frozen object (and the key work memoised on it).
       // Only small ones: hot queries are small, and the memo must not hold megabytes a client chose.
-      if (body.length <= MAX_SHARED_BODY_CHARS) {
-        if (parsedBodies.size >= 1024) parsedBodies.clear();
-        parsedBodies.set(body, shareParams(params));
-      }
+      if (body.length <= MAX_SHARED_BODY_CHARS) parsedBodies.set(body, shareParams(params));
     }
     serve(req, res, { request: new NodeRequest(req), params }, params);
   }
@@ -166,26 +164,19 @@ export function createFastPath({
   };
 }
 
-// Hits send the same stored bodies again and again: measure each once. The memo holds at most
-// 1024 bodies (hot ones come back at once after it is dropped).
+// Hits send the same stored bodies again and again: measure each once.
 let lastBody: string | undefined;
 let lastLength = '';
-const bodyLengths = new Map<string, string>();
+const bodyLengths = new BoundedMemo<string, string>(1024);
 function byteLength(body: string): string {
   if (body === lastBody) return lastLength;
-  let length = bodyLengths.get(body);
-  if (length === undefined) {
-    length = String(Buffer.byteLength(body, 'utf8'));
-    if (bodyLengths.size >= 1024) bodyLengths.clear();
-    bodyLengths.set(body, length);
-  }
+  lastLength = bodyLengths.get(body) ?? bodyLengths.set(body, String(Buffer.byteLength(body, 'utf8')));
   lastBody = body;
-  lastLength = length;
-  return length;
+  return lastLength;
 }
 
 // Hot queries arrive as the same bytes again and again: parse each distinct body once.
-const parsedBodies = new Map<string, GraphQLParams>();
+const parsedBodies = new BoundedMemo<string, GraphQLParams>(1024);
 const MAX_SHARED_BODY_CHARS = 16 * 1024;
 
 /** The request as the cache's session and key functions see it, read from node's headers on demand. */

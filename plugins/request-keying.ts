@@ -11,6 +11,7 @@ import type { DocumentPlan, DocumentPlanner, OperationPlan } from './document-pl
 import type { GraphQLParams } from './graphql-params.ts';
 import { negotiateMediaType } from './cache-http.ts';
 import type { CacheEntry, ReadTicket } from './store.ts';
+import { BoundedMemo } from './bounded-memo.ts';
 
 /** The GraphQL request as a front read it: method and headers, and the GraphQL params. */
 export interface GraphQLRequestInput {
@@ -90,8 +91,9 @@ export function createRequestKeying({ planner, session, buildKey, cacheIntrospec
   /**
    * Operations (document hash and name) that answered PRIVATE through a dynamic hint. Learned
    * here rather than written on their plans: plans are shared by every request with the text.
+   * Forgetting one is safe: its next answer is again refused the shared key, and relearned.
    */
-  const turnedPrivate = new Set<string>();
+  const turnedPrivate = new BoundedMemo<string, true>(4096);
 
   function prepare(params: GraphQLParams): Prepared | undefined {
     const memoised = sharedParams.has(params);
@@ -155,7 +157,7 @@ export function createRequestKeying({ planner, session, buildKey, cacheIntrospec
   }
 
   function rekeyPrivate(state: KeyedState): string | undefined {
-    turnedPrivate.add(privateKey(state.documentPlan, state.operationName));
+    turnedPrivate.set(privateKey(state.documentPlan, state.operationName), true);
     const sessionId = session(state.input.request) ?? null;
     if (sessionId === null) return undefined;
     return buildKey({

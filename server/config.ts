@@ -1,5 +1,6 @@
 import type { LogLevel } from 'graphql-yoga';
 import { loadCacheConfig, type CacheConfig } from './cache-config.ts';
+import { createEnvReader, redactPassword, type Env } from './env.ts';
 import type { QueryLimits } from './limits.ts';
 
 export interface ServerConfig {
@@ -64,8 +65,6 @@ const LIMIT_VARIABLES: Record<keyof RequestLimits, string> = {
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
-type Env = Record<string, string | undefined>;
-
 /**
  * Reads and validates the configuration once, at start-up. Throws one Error that lists every
  * bad variable with the value it had, so a misconfigured deployment is fixed in one round.
@@ -73,32 +72,25 @@ type Env = Record<string, string | undefined>;
  */
 export function loadConfig(env: Env = process.env): ServerConfig {
   const problems: string[] = [];
-  const read = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const read = createEnvReader(env, problems);
 
-  const port = integerIn(read('PORT'), 0, 65_535, defaultConfig.port, 'PORT', problems);
-  const host = read('HOST') ?? defaultConfig.host;
-  const databaseUrl = read('DATABASE_URL');
+  const port = read.integer('PORT', { min: 0, max: 65_535, fallback: defaultConfig.port });
+  const host = read.string('HOST') ?? defaultConfig.host;
+  const databaseUrl = read.string('DATABASE_URL');
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
-    problems.push(`expected DATABASE_URL to be a postgres:// or postgresql:// URL, got ${quote(redactPassword(databaseUrl))}`);
+    read.problem(`expected DATABASE_URL to be a postgres:// or postgresql:// URL, got ${JSON.stringify(redactPassword(databaseUrl))}`);
   }
-  const pgliteDataDir = read('PGLITE_DATA_DIR');
+  const pgliteDataDir = read.string('PGLITE_DATA_DIR');
   if (pgliteDataDir !== undefined && databaseUrl !== undefined) {
-    problems.push(`expected PGLITE_DATA_DIR to be unset when DATABASE_URL is set, got ${quote(pgliteDataDir)}`);
+    read.problem(`expected PGLITE_DATA_DIR to be unset when DATABASE_URL is set, got ${JSON.stringify(pgliteDataDir)}`);
   }
-  const logLevel = oneOf(read('LOG_LEVEL'), LOG_LEVELS, defaultConfig.logLevel, 'LOG_LEVEL', problems);
-  const shutdownTimeoutMs = integerIn(
-    read('SHUTDOWN_TIMEOUT_MS'),
-    0,
-    3_600_000,
-    defaultConfig.shutdownTimeoutMs,
-    'SHUTDOWN_TIMEOUT_MS',
-    problems,
-  );
+  const logLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, defaultConfig.logLevel);
+  const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_MS', { min: 0, max: 3_600_000, fallback: defaultConfig.shutdownTimeoutMs });
 
-  const cache = loadCacheConfig(env, problems);
+  const cache = loadCacheConfig(read);
   const limits: RequestLimits = { ...defaultLimits };
   for (const [name, variable] of Object.entries(LIMIT_VARIABLES) as [keyof RequestLimits, string][]) {
-    limits[name] = integerIn(read(variable), 1, 1_000_000_000, defaultLimits[name], variable, problems);
+    limits[name] = read.integer(variable, { min: 1, max: 1_000_000_000, fallback: defaultLimits[name] });
   }
 
   if (problems.length > 0) {
@@ -116,16 +108,6 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   };
 }
 
-function integerIn(raw: string | undefined, min: number, max: number, fallback: number, name: string, problems: string[]) {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || value < min || value > max) {
-    problems.push(`expected ${name} to be an integer from ${min} to ${max}, got ${quote(raw)}`);
-    return fallback;
-  }
-  return value;
-}
-
 function isPostgresUrl(raw: string): boolean {
   try {
     const url = new URL(raw);
@@ -133,20 +115,4 @@ function isPostgresUrl(raw: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Config errors end up in logs: never print a password. */
-export function redactPassword(raw: string): string {
-  return raw.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
-}
-
-function oneOf<T extends string>(raw: string | undefined, options: readonly T[], fallback: T, name: string, problems: string[]): T {
-  if (raw === undefined) return fallback;
-  const option = options.find((candidate) => candidate === raw);
-  if (option === undefined) problems.push(`expected ${name} to be one of ${options.join(', ')}, got ${quote(raw)}`);
-  return option ?? fallback;
-}
-
-function quote(value: string): string {
-  return JSON.stringify(value);
 }

@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
-import { redactPassword } from '../../server/config.ts';
+import { redactPassword } from '../../server/env.ts';
 import { probePostgres, type Deployment } from '../../test/consistency/deployment.ts';
 import { DEFAULT_POSTGRES_URL } from '../../test/consistency/settings.ts';
 import type { CheckSummary, LatencySummary } from '../../test/consistency/summary.ts';

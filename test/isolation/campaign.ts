@@ -31,6 +31,8 @@ export interface RequestPlan {
   accept: number;
   /** Send `If-None-Match` with the last ETag an earlier wave was given for the same request, by whoever. */
   revalidate: boolean;
+  /** Send `Cache-Control: no-cache`: execute whatever is stored, and store the fresh answer. */
+  noCache: boolean;
 }
 
 export interface Wave {
@@ -47,17 +49,26 @@ export interface Campaign {
 
 const ACCEPT = [undefined, 'application/json', 'application/graphql-response+json'] as const;
 
+const SPELLINGS = [
+  (token: string) => `Bearer ${token}`,
+  (token: string) => `Bearer ${token}`,
+  (token: string) => `bearer ${token}`,
+  (token: string) => `Bearer  ${token}`,
+  (token: string) => `Bearer ${token} `,
+];
+
 /**
  * Users of the seed (1 to 50, and 51, whose token is well formed but names no user: a session
  * whose `me` is null), anonymous clients, and a client whose Authorization header is not a demo
- * token (the server treats it as anonymous). The scheme's case varies: `bearer token-7` is user 7.
+ * token (the server treats it as anonymous). The header's spelling varies: `bearer token-7`,
+ * `Bearer  token-7` and `Bearer token-7 ` are all user 7, so they share user 7's answers.
  */
 const clientArbitrary: fc.Arbitrary<Client> = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.record({ id: fc.integer({ min: 1, max: 51 }), scheme: fc.constantFrom('Bearer', 'Bearer', 'bearer') }).map(({ id, scheme }) => ({
-      label: `user ${id}${scheme === 'bearer' ? ' (lower-case scheme)' : ''}`,
-      authorization: `${scheme} token-${id}`,
+    arbitrary: fc.record({ id: fc.integer({ min: 1, max: 51 }), spelling: fc.constantFrom(...SPELLINGS) }).map(({ id, spelling }) => ({
+      label: `user ${id}`,
+      authorization: spelling(`token-${id}`),
       session: String(id),
     })),
   },
@@ -72,6 +83,7 @@ const requestArbitrary: fc.Arbitrary<RequestPlan> = fc.record({
   batchWith: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
   accept: fc.nat({ max: ACCEPT.length - 1 }),
   revalidate: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  noCache: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 });
 
 export function campaignArbitrary(operation: fc.Arbitrary<GeneratedOperation>): fc.Arbitrary<Campaign> {
@@ -91,6 +103,7 @@ export interface Exchange {
   operations: GeneratedOperation[];
   accept: string | undefined;
   ifNoneMatch: string | undefined;
+  noCache: boolean;
   /** Ticks of one counter for the whole campaign: a request sent before another was answered has a lower `sentAt`. */
   sentAt: number;
   answeredAt: number;
@@ -127,6 +140,7 @@ export async function sendCampaign(url: string, campaign: Campaign, gate?: WaveG
       if (client.authorization !== null) headers.authorization = client.authorization;
       if (accept) headers.accept = accept;
       if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch;
+      if (plan.noCache) headers['cache-control'] = 'no-cache';
       const sentAt = tick++;
       const response = await send(url, plan.transport, operations, headers);
       const body = await response.text();
@@ -137,6 +151,7 @@ export async function sendCampaign(url: string, campaign: Campaign, gate?: WaveG
         operations,
         accept,
         ifNoneMatch,
+        noCache: plan.noCache,
         sentAt,
         answeredAt: tick++,
         status: response.status,
@@ -173,11 +188,12 @@ function send(url: string, transport: Transport, operations: GeneratedOperation[
 }
 
 /** A request as a failure message shows it: enough to send it again by hand. */
-export function describeRequest(exchange: Pick<Exchange, 'at' | 'client' | 'transport' | 'operations' | 'accept' | 'ifNoneMatch'>): string {
+export function describeRequest(exchange: Pick<Exchange, 'at' | 'client' | 'transport' | 'operations' | 'accept' | 'ifNoneMatch' | 'noCache'>): string {
   const lines = [
     `request ${exchange.at} (wave.position): ${exchange.transport} as ${exchange.client.label}` +
-      `${exchange.client.authorization ? ` (Authorization: ${exchange.client.authorization})` : ''}` +
-      `${exchange.accept ? `, Accept: ${exchange.accept}` : ''}${exchange.ifNoneMatch ? `, If-None-Match: ${exchange.ifNoneMatch}` : ''}`,
+      `${exchange.client.authorization ? ` (Authorization: ${JSON.stringify(exchange.client.authorization)})` : ''}` +
+      `${exchange.accept ? `, Accept: ${exchange.accept}` : ''}${exchange.ifNoneMatch ? `, If-None-Match: ${exchange.ifNoneMatch}` : ''}` +
+      `${exchange.noCache ? ', Cache-Control: no-cache' : ''}`,
   ];
   for (const [i, { query, operationName, variables }] of exchange.operations.entries()) {
     if (exchange.operations.length > 1) lines.push(`operation ${i} of the batch:`);

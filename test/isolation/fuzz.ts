@@ -78,6 +78,7 @@ function describeCampaign(campaign: Campaign): string {
           operations: operations.map((index) => campaign.operations[index % campaign.operations.length]),
           accept: undefined,
           ifNoneMatch: plan.revalidate ? '(the last ETag an earlier wave got for it)' : undefined,
+          noCache: plan.noCache,
         });
         return `  ${request.replace(/\n/g, '\n    ')}`;
       })].join('\n'),

@@ -14,7 +14,7 @@
  * 3. an anonymous request is never served PRIVATE data from the cache (a HIT, or an answer
  *    coalesced with another request's execution);
  * 4. a session is served PRIVATE data from the cache only for a request that this same session
- *    executed (a fresh MISS of its own, sent before): this catches a shared entry even when
+ *    executed (a MISS of its own, or a no-cache request, sent before): this catches a shared entry even when
  *    the bodies are equal, as for `review { author { email } }`, which does not depend on who asks;
  * 5. a 304 confirms only what the client was given: the body that came with that ETag is this
  *    client's answer, and if it carried PRIVATE data it was given to this same session.
@@ -135,9 +135,8 @@ export async function checkCampaign(exchanges: readonly Exchange[], oracle: Orac
   const privateIn = (exchange: Exchange): boolean[] =>
     (answersOf(exchange) ?? []).map((answer, i) => carriesPrivate(answer.data, new Set(exchange.operations[i].privateKeys)));
   const fromCache = (exchange: Exchange) => exchange.headers.get('x-cache') === 'HIT' || exchange.headers.get('x-cache-coalesced') === '1';
-  /** Whether an exchange executed its operations itself, so that it may have stored them for its session. */
-  const executed = (exchange: Exchange) =>
-    exchange.transport === 'BATCH' ? exchange.headers.get('x-cache') !== 'HIT' : exchange.headers.get('x-cache') === 'MISS' && !fromCache(exchange);
+  /** Whether an exchange executed its operations itself (neither a hit nor another's execution), so it may have stored them. */
+  const executed = (exchange: Exchange) => !fromCache(exchange);
 
   const askers = new Map<string, Set<string | null>>();
   for (const exchange of exchanges) {
@@ -219,7 +218,7 @@ export async function checkCampaign(exchanges: readonly Exchange[], oracle: Orac
         fail(
           exchange,
           'PRIVATE data served from the cache to a session that never executed the request',
-          `${batchLabel(exchange, i)}session ${client.session} had no MISS of its own for it; executed before by: ${others.map((o) => `${o.client.label} (request ${o.at})`).join(', ') || 'nobody'}`,
+          `${batchLabel(exchange, i)}session ${client.session} had not executed it itself; executed before by: ${others.map((o) => `${o.client.label} (request ${o.at})`).join(', ') || 'nobody'}`,
         );
       }
     }

@@ -119,7 +119,7 @@ describe('isolation fuzz', () => {
           privateKeys: ['email'],
           coordinates: ['Query.product', 'Product.reviews', 'Review.author', 'User.email'],
         };
-        const request = { operation: 0, transport: 'POST' as const, batchWith: [], accept: 0, revalidate: false };
+        const request = { operation: 0, transport: 'POST' as const, batchWith: [], accept: 0, revalidate: false, noCache: false };
         const campaign: Campaign = {
           operations: [operation],
           clients: [

@@ -4,15 +4,15 @@
  * that answers stay in kilobytes; and the server's default limits, which every generated
  * query passes.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { buildSchema } from 'graphql';
+import { Kind, buildSchema, parse, print, type DefinitionNode, type DirectiveNode } from 'graphql';
 import { catalogTypeDefs } from '../../schema/index.ts';
+import { cacheDirectives } from '../helpers/library-schema.ts';
 import type { GeneratorOptions } from './query-generator.ts';
 import { defaultLimits } from '../../server/config.ts';
 
 /** The catalog's SDL with the cache directives it uses, as the server builds its schema from. */
-export const catalogSDL = [readFileSync(new URL('../../plugins/cache-directives.graphql', import.meta.url), 'utf8'), catalogTypeDefs];
+export const catalogSDL = [cacheDirectives, catalogTypeDefs];
 
 /** The catalog's schema as its SDL declares it (the generator reads types and hints only). */
 export const catalogSchema = buildSchema(catalogSDL.join('\n'));
@@ -59,3 +59,32 @@ export const catalogGeneratorOptions: GeneratorOptions = {
   // `node` answers are never cached (Node has no hint, so maxAge 0): keep it, but rarely.
   fieldWeights: { 'Query.node': 1 },
 };
+
+/**
+ * The catalog's SDL with every `@cacheControl` moved onto type extensions: a type's hint to
+ * `extend type T @cacheControl(…)`, and each field with a hint (`User.email`, `Query.me`…) out
+ * of its type into `extend type T { … }`. `buildSchema` keeps extensions apart from the type,
+ * the way that once hid a PRIVATE hint from the cache.
+ */
+export function catalogSDLWithHintsOnExtensions(): string {
+  const hinted = (directives: readonly DirectiveNode[] | undefined) => (directives ?? []).some((d) => d.name.value === 'cacheControl');
+  const definitions: DefinitionNode[] = [];
+  for (const definition of parse(catalogTypeDefs).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION) {
+      definitions.push(definition);
+      continue;
+    }
+    const fields = definition.fields ?? [];
+    const typeHints = (definition.directives ?? []).filter((d) => d.name.value === 'cacheControl');
+    definitions.push({
+      ...definition,
+      directives: (definition.directives ?? []).filter((d) => d.name.value !== 'cacheControl'),
+      fields: fields.filter((field) => !hinted(field.directives)),
+    });
+    const moved = fields.filter((field) => hinted(field.directives));
+    if (typeHints.length > 0 || moved.length > 0) {
+      definitions.push({ kind: Kind.OBJECT_TYPE_EXTENSION, name: definition.name, directives: typeHints, fields: moved });
+    }
+  }
+  return `${cacheDirectives}\n${print({ kind: Kind.DOCUMENT, definitions })}`;
+}

@@ -1,10 +1,12 @@
 /**
- * The catalog's pipeline in process with a cache built from options a test chooses, behind the
- * same HTTP front on a loopback port: how a cache that is wired wrongly through its public
- * options would serve the catalog.
+ * The catalog's pipeline in process with a cache built from options a test chooses (and its
+ * schema built as a test chooses), behind the same HTTP front on a loopback port: how a cache
+ * wired wrongly through its public options, or over a schema built another way, would serve
+ * the catalog.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { catalogResolvers, createCatalogContext, type CatalogContext } from '../../schema/index.ts';
 import { createCatalogRepository } from '../../schema/data/catalog-repository.ts';
@@ -21,11 +23,19 @@ export interface CatalogWithCache {
   close(): Promise<void>;
 }
 
-/** `plugins` go after the cache's, as on the real server. */
-export async function startCatalogWithCache(options: Omit<ResponseCacheOptions, 'schema'>, plugins: Plugin[] = []): Promise<CatalogWithCache> {
+export interface CatalogWithCacheOptions {
+  /** After the cache's plugin, as on the real server. @default [] */
+  plugins?: Plugin[];
+  /** The catalog's schema built another way (it needs the catalog's resolvers). @default yoga's createSchema over the SDL */
+  schema?: GraphQLSchema;
+}
+
+export async function startCatalogWithCache(
+  cacheOptions: Omit<ResponseCacheOptions, 'schema'>,
+  { plugins = [], schema = createSchema<CatalogContext>({ typeDefs: catalogSDL, resolvers: catalogResolvers }) }: CatalogWithCacheOptions = {},
+): Promise<CatalogWithCache> {
   const db = await openDatabase({ pgliteSnapshot: await seededPgliteSnapshot() });
-  const schema = createSchema<CatalogContext>({ typeDefs: catalogSDL, resolvers: catalogResolvers });
-  const cache = createResponseCache({ schema, ...options });
+  const cache = createResponseCache({ schema, ...cacheOptions });
   const services = { db, repository: createCatalogRepository(db) };
   const yoga = createYoga({
     schema,

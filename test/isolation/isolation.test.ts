@@ -9,24 +9,28 @@
  *
  * Environment:
  * - FUZZ_RUNS   campaigns to run (default 40: about 600 requests and 900 operations).
- *               `npm run check:isolation` runs 1,000 (about 15,000 requests) with a random seed
+ *               `npm run check:isolation` runs 3,000 (about 45,000 requests) with a random seed
  *               and writes its figures to bench/results/isolation.json.
  * - FUZZ_SEED   the seed, or `random` (default fixed, so `npm test` replays the same campaigns).
  * - FUZZ_PATH   with FUZZ_SEED, replays just the failing campaign (a failure prints both).
  * - FUZZ_REPORT a file to write the run's figures to, as JSON.
  */
 import { writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { buildSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCatalog, type TestCatalog } from '../helpers/catalog.ts';
+import { attachResolvers } from '../helpers/resolvers.ts';
 import { defaultBuildCacheKey, type BuildCacheKey } from '../../plugins/cache-key.ts';
 import { userIdFromAuthorization } from '../../schema/auth.ts';
+import { catalogResolvers } from '../../schema/index.ts';
 import { sendCampaign, type Campaign } from './campaign.ts';
-import { checkCampaign, createOracle, type Oracle } from './isolation-checks.ts';
-import { fuzzIsolation } from './fuzz.ts';
+import { catalogSDLWithHintsOnExtensions, catalogSchema } from './catalog-fuzz.ts';
 import { startCatalogWithCache } from './catalog-with-cache.ts';
-import { createWaveGate } from './wave-gate.ts';
-import { catalogSchema } from './catalog-fuzz.ts';
+import { fuzzIsolation } from './fuzz.ts';
+import { checkCampaign, createOracle, type Oracle } from './isolation-checks.ts';
 import { privateCoordinates } from './private-fields.ts';
+import { createWaveGate } from './wave-gate.ts';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 40);
 const seed = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 14_002);
@@ -68,7 +72,9 @@ describe('isolation fuzz', () => {
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       console.log(`isolation fuzz: seed ${seed}, ${runs} campaigns, ${seconds} s: ${JSON.stringify(result.stats)}`);
       if (report) {
-        const figures = { date: new Date().toISOString(), node: process.version, seed, campaigns: runs, seconds, failed: result.failed, ...result.stats };
+        const cores = cpus();
+        const machine = `${cores.length} × ${cores[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+        const figures = { date: new Date().toISOString(), machine, seed, campaigns: runs, seconds, failed: result.failed, ...result.stats };
         await writeFile(report, `${JSON.stringify(figures, null, 2)}\n`);
       }
       if (result.failed) throw new Error(result.message);
@@ -86,6 +92,23 @@ describe('isolation fuzz', () => {
     Math.max(60_000, runs * 2_000),
   );
 
+  it('keeps PRIVATE answers apart on the catalog rebuilt with every cache hint on a type extension (buildSchema)', async () => {
+    const extensionGate = createWaveGate();
+    const schema = attachResolvers(buildSchema(catalogSDLWithHintsOnExtensions()), catalogResolvers);
+    const rebuilt = await startCatalogWithCache({ session: catalogSession }, { plugins: [extensionGate.plugin], schema });
+    extensionGate.watch(rebuilt.cache);
+    try {
+      const result = await fuzzIsolation({ url: rebuilt.url, reset: () => rebuilt.cache.evictAll(), gate: extensionGate }, oracle, {
+        runs: Math.ceil(runs / 4),
+        seed,
+      });
+      if (result.failed) throw new Error(result.message);
+      expect(result.stats.privateFromCache).toBeGreaterThan(0);
+    } finally {
+      await rebuilt.close();
+    }
+  });
+
   describe('finds the leak of a cache wired wrongly through its public options', () => {
     // Shrinking is slow (each step runs a campaign again): one case shows it, the other stops at the first failure.
     it.each([
@@ -93,7 +116,7 @@ describe('isolation fuzz', () => {
       ['whose session function names one session for everyone', { session: () => 'everyone' }, false],
     ])('a cache %s', async (_, options, shrink) => {
       const brokenGate = createWaveGate();
-      const broken = await startCatalogWithCache(options, [brokenGate.plugin]);
+      const broken = await startCatalogWithCache(options, { plugins: [brokenGate.plugin] });
       brokenGate.watch(broken.cache);
       try {
         const result = await fuzzIsolation({ url: broken.url, reset: () => broken.cache.evictAll(), gate: brokenGate }, oracle, { runs, seed, shrink });

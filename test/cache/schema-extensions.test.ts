@@ -5,11 +5,12 @@
  * sees the first one's PRIVATE data.
  */
 import { describe, expect, it } from 'vitest';
-import { buildSchema, extendSchema, parse, isObjectType, type GraphQLSchema } from 'graphql';
+import { buildSchema, extendSchema, parse, type GraphQLSchema } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { bearer, createCachedSchema } from '../helpers/in-process.ts';
 import { cacheDirectives } from '../helpers/library-schema.ts';
 import { buildSchemaIndex } from '../../plugins/schema-index.ts';
+import { attachResolvers } from '../helpers/resolvers.ts';
 
 const BASE = /* GraphQL */ `
   type Query {
@@ -46,18 +47,7 @@ const resolvers = {
   Result: { __resolveType: (value: { __typename: string }) => value.__typename },
 };
 
-/** Puts `resolvers` on a schema built without them (buildSchema and extendSchema take none). */
-function withResolvers(schema: GraphQLSchema): GraphQLSchema {
-  for (const [typeName, fields] of Object.entries(resolvers)) {
-    const type = schema.getType(typeName);
-    if (isObjectType(type)) {
-      for (const [name, resolve] of Object.entries(fields)) type.getFields()[name].resolve = resolve as never;
-    } else if (type && 'resolveType' in type) {
-      type.resolveType = (fields as { __resolveType: never }).__resolveType;
-    }
-  }
-  return schema;
-}
+const withResolvers = (schema: GraphQLSchema) => attachResolvers(schema, resolvers);
 
 const builds: Array<[string, () => GraphQLSchema]> = [
   ['buildSchema with extensions in the same SDL', () => withResolvers(buildSchema(cacheDirectives + BASE + EXTENSIONS))],

@@ -12,7 +12,8 @@
 
 // The engine, and the two places it plugs in: the GraphQL pipeline and, before it, node:http.
 export { createResponseCache, defaultShouldCacheResult } from './response-cache.ts';
-export type { ResponseCache, ResponseCacheOptions, CacheStats, CacheLogger, CacheEvent } from './response-cache.ts';
+export type { ResponseCache, ResponseCacheOptions, CacheStats, CacheLogger } from './response-cache.ts';
+export type { CacheEvent, CacheGrain, CacheOutcomeKind, GrainCounts, CountsByGrain } from './cache-counters.ts';
 export type { EvictEvent, EvictionOutcome, EvictionReason, PendingEvictions } from './eviction-guard.ts';
 export { useResponseCache } from './use-response-cache.ts';
 export type { UseResponseCacheOptions } from './use-response-cache.ts';

@@ -26,6 +26,8 @@ interface StateBase {
   status: CacheStatus;
   /** Set once the answer is known to be cacheable (served from the cache, or executed and storable). */
   answer?: CacheableAnswer;
+  /** Set once its outcome has been counted as a bypass. */
+  counted?: boolean;
 }
 
 /** A request the cache neither reads nor writes for (a mutation, a PRIVATE one without a session…). */

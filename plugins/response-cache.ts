@@ -22,6 +22,7 @@ import {
   type CacheOutcome,
 } from './cache-http.ts';
 import { createCoalescer } from './coalescer.ts';
+import { createCacheCounters, type CacheEvent, type CountsByGrain, type GrainCounts } from './cache-counters.ts';
 import { createEvictionGuard, type EvictEvent, type EvictionOutcome, type PendingEvictions } from './eviction-guard.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
@@ -32,14 +33,6 @@ import type { CacheEntry, CacheScope, CacheStore, Lookup, MaybePromise, ReadTick
 export interface CacheLogger {
   warn(message: string, ...args: unknown[]): void;
   error(message: string, ...args: unknown[]): void;
-}
-
-/** One answer's outcome, as `onHit` and `onMiss` receive it. */
-export interface CacheEvent {
-  /** The answer's cache key (a hash: it reveals nothing of the session). */
-  key: string;
-  /** How it was served, how long it stays fresh, and its scope. */
-  outcome: CacheOutcome;
 }
 
 /** Options of `createResponseCache`. Only `schema` is required. */
@@ -91,10 +84,12 @@ export interface ResponseCacheOptions {
    * answers. @default 2000
    */
   evictionWaitMs?: number;
-  /** Called for every answer served from the cache. @default no-op */
+  /** Called for every value served from the cache, fresh or stale, of every grain. @default no-op */
   onHit?: (event: CacheEvent) => void;
-  /** Called for every answer looked up, not found and executed. @default no-op */
+  /** Called for every value looked up, not found and executed, or coalesced with another execution. @default no-op */
   onMiss?: (event: CacheEvent) => void;
+  /** Called for every request the cache neither read nor wrote for (not cacheable, or degraded). @default no-op */
+  onBypass?: (event: CacheEvent) => void;
   /** Called after the store applied an eviction: its tags and how many answers went, or `all`, and why. @default no-op */
   onEvict?: (event: EvictEvent) => void;
 }
@@ -118,15 +113,9 @@ export interface ResponseCache {
   close(): Promise<void>;
 }
 
-export interface CacheStats {
-  /** Answers served from the cache, stale ones inside their `swr` window included. */
-  hits: number;
-  /** Of the hits, stale answers served while one refresh ran. */
-  stale: number;
-  /** Answers looked up, not found, executed and sent as `MISS`. */
-  misses: number;
-  /** Misses answered with another identical request's execution. */
-  coalesced: number;
+export interface CacheStats extends GrainCounts {
+  /** The same counts for each grain that has counted something (`response`, `field`, `function`, `trpc`). */
+  grains: CountsByGrain;
   /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
   degraded: boolean;
   /** What is waiting for a retry. */
@@ -180,6 +169,8 @@ export interface CacheEngine {
   completeMutation(tracker: Tracker): Promise<GraphQLError | undefined>;
   /** Lets waiting followers go when a leader ends without an answer to share. */
   release(state: RequestState): void;
+  /** A request's answer is sent: releases its followers, and counts it if the cache bypassed it. */
+  finish(state: RequestState): void;
   /**
    * How a stale entry inside its `swr` window is refreshed: the plugin replays the request
    * through yoga with `Cache-Control: no-cache`. Without one, stale entries are misses.
@@ -232,6 +223,7 @@ export function createResponseCache({
   evictionWaitMs = 2000,
   onHit = noop,
   onMiss = noop,
+  onBypass = noop,
   onEvict = noop,
 }: ResponseCacheOptions): ResponseCache {
   if (!Number.isInteger(evictionWaitMs) || evictionWaitMs < 0) {
@@ -254,7 +246,7 @@ export function createResponseCache({
   const states = new WeakMap<object, RequestState>();
   const revalidating = new Set<string>();
   let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
-  const counts = { hits: 0, stale: 0, misses: 0, coalesced: 0 };
+  const counters = createCacheCounters();
   // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
   // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.
   const etagSecret = randomBytes(32);
@@ -325,20 +317,28 @@ export function createResponseCache({
   }
 
   function serve(state: KeyedState, result: ServedResult): string {
-    const { entry } = result;
-    const fromCache = result.kind !== 'coalesced';
-    if (fromCache) {
-      counts.hits++;
-      if (result.kind === 'stale') counts.stale++;
-    } else counts.coalesced++;
+    const { entry, kind } = result;
+    const fromCache = kind !== 'coalesced';
+    counters.record('response', kind);
     state.status = fromCache ? 'HIT' : 'MISS';
     state.answer = { entry, fromCache, coalesced: !fromCache };
     const notify = fromCache ? onHit : onMiss;
     // Built only when someone reads it: a hit is the hot path.
     if (notify === noop && !includeExtensionMetadata) return entry.body;
-    const outcome: CacheOutcome = { status: state.status, ttl: freshSeconds(entry, now(), fromCache), scope: entry.scope };
-    if (notify !== noop) notify({ key: state.key, outcome });
-    return includeExtensionMetadata ? withMetadata(entry.body, outcome) : entry.body;
+    const ttl = freshSeconds(entry, now(), fromCache);
+    if (notify !== noop) notify({ grain: 'response', kind, operation: state.operationName, key: state.key, ttl, scope: entry.scope });
+    return includeExtensionMetadata ? withMetadata(entry.body, { status: state.status, ttl, scope: entry.scope }) : entry.body;
+  }
+
+  function finish(state: RequestState) {
+    release(state);
+    if (state.status !== 'BYPASS' || state.counted) return;
+    state.counted = true;
+    counters.record('response', 'bypass');
+    if (onBypass !== noop) {
+      const { operationName } = state.input.params;
+      onBypass({ grain: 'response', kind: 'bypass', operation: typeof operationName === 'string' ? operationName : '', ...(state.keyed && { key: state.key }) });
+    }
   }
 
   function varyOf(state: RequestState): readonly string[] {
@@ -410,8 +410,8 @@ export function createResponseCache({
     state.answer = { entry, fromCache: false };
     state.status = state.readable ? 'MISS' : 'BYPASS';
     if (state.readable) {
-      counts.misses++;
-      onMiss({ key, outcome: { status: 'MISS', ttl: maxAge, scope } });
+      counters.record('response', 'miss');
+      onMiss({ grain: 'response', kind: 'miss', operation: state.operationName, key, ttl: maxAge, scope });
     }
     let stored = false;
     if (state.storable && state.ticket && !guard.degraded) {
@@ -457,6 +457,7 @@ export function createResponseCache({
       );
     },
     release,
+    finish,
     setRevalidator(revalidate) {
       revalidator = revalidate;
     },
@@ -472,7 +473,7 @@ export function createResponseCache({
     get degraded() {
       return guard.degraded;
     },
-    stats: () => ({ ...counts, degraded: guard.degraded, pendingEvictions: guard.pending(), local: store.stats?.() ?? null }),
+    stats: () => ({ ...counters.snapshot(), degraded: guard.degraded, pendingEvictions: guard.pending(), local: store.stats?.() ?? null }),
     async close() {
       guard.close();
       await store.close();

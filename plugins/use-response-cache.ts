@@ -124,7 +124,7 @@ export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/gra
 
     onResponse({ request, response, setResponse, fetchAPI }) {
       const states = byRequest.get(request) ?? [];
-      for (const state of states) engine.release(state);
+      for (const state of states) engine.finish(state);
       const type = response.headers.get('content-type') ?? '';
       if (!type.includes('json')) return;
       const { status, headers } = engine.httpAnswer(states.length > 0 ? states : [UNKNOWN], request.headers.get('if-none-match'));

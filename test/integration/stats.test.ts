@@ -51,6 +51,10 @@ describe('GET /cache/stats with CACHE_PURGE_TOKEN set', () => {
     } finally {
       lookups.restore();
     }
+    // Not cacheable: a PRIVATE operation without a session, and a mutation.
+    for (const query of ['{ me { id } }', 'mutation { updateProduct(id: "4", input: { stock: 9 }) { id } }']) {
+      expect((await postQuery(catalog.url, { query })).headers.get('x-cache')).toBe('BYPASS');
+    }
     const after = await stats();
 
     expect(said).toEqual(['MISS', 'MISS', 'HIT', 'HIT', 'HIT']);
@@ -61,7 +65,10 @@ describe('GET /cache/stats with CACHE_PURGE_TOKEN set', () => {
       'MISS 1',
       'MISS 1',
     ]);
-    expect([after.hits - before.hits, after.misses - before.misses, after.coalesced - before.coalesced]).toEqual([3, 3, 4]);
+    expect([after.hits - before.hits, after.misses - before.misses, after.coalesced - before.coalesced, after.bypassed - before.bypassed]).toEqual([3, 3, 4, 2]);
+    // All of them whole responses, counted under that grain too.
+    const response = after.grains.response!;
+    expect([response.hits, response.misses, response.coalesced, response.bypassed]).toEqual([after.hits, after.misses, after.coalesced, after.bypassed]);
     expect(after.degraded).toBe(false);
   });
 

@@ -76,7 +76,7 @@ describe('redis store', () => {
   it('holds nothing in process: the engine reports no local tier for it', async () => {
     const store = await openStore();
     const cache = createResponseCache({ schema: createLibrary().schema, store });
-    expect(cache.stats()).toEqual({ hits: 0, stale: 0, misses: 0, coalesced: 0, degraded: false, pendingEvictions: { tags: 0, all: false }, local: null });
+    expect(cache.stats()).toEqual({ hits: 0, stale: 0, misses: 0, coalesced: 0, bypassed: 0, grains: {}, degraded: false, pendingEvictions: { tags: 0, all: false }, local: null });
   });
 
   it('stores an entry for the time left until createdAt + maxAgeMs + swrMs', async () => {

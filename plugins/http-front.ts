@@ -10,10 +10,20 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse, RequestListe
 import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
 import { engineOf, type FrontResponse, type LookupResult, type ResponseCache } from './response-cache.ts';
 import { shareParams, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
-import { acceptedParams, isJsonRequestType, paramsFromSearch, type GraphQLParams } from './graphql-params.ts';
+import {
+  isJsonRequestType,
+  paramsFromSearch,
+  resolvePersistedQuery,
+  wellFormedParams,
+  type GraphQLParams,
+  type PersistedQueryStore,
+} from './graphql-params.ts';
+import type { CacheOutcomeKind } from './cache-counters.ts';
+import { endCacheSpan, recordLookup, startCacheSpan } from './cache-tracing.ts';
 import type { RequestLike } from './cache-key.ts';
 import { mergeVary } from './cache-http.ts';
 import { BoundedMemo } from './bounded-memo.ts';
+import { isPromise } from './store.ts';
 
 /** Options of `createFastPath`. `cache` and `next` are required. */
 export interface FastPathOptions {
@@ -32,6 +42,18 @@ export interface FastPathOptions {
    * pipeline's answers, so their connections end with them. @default () => false
    */
   connectionClose?: () => boolean;
+  /**
+   * The store of automatic persisted queries that yoga's `useAPQ({ store })` was given, so a
+   * request that carries only a query's hash is answered here as the full query would be.
+   * Without it such requests go to `next`. @default undefined (hash-only requests go to `next`)
+   */
+  persistedQueries?: PersistedQueryStore;
+  /**
+   * Called after the front sent an answer itself (a hit, a stale hit, or another request's
+   * execution), with the request, its outcome and its operation's name ('' when anonymous):
+   * for request logs, since such requests never reach `next`. @default a no-op
+   */
+  onServed?: (req: IncomingMessage, served: { outcome: Exclude<CacheOutcomeKind, 'miss' | 'bypass'>; operation: string }) => void;
 }
 
 /**
@@ -49,6 +71,8 @@ export function createFastPath({
   cors = {},
   maxBodyBytes = 1024 * 1024,
   connectionClose = () => false,
+  persistedQueries,
+  onServed = noop,
 }: FastPathOptions): RequestListener {
   const engine = engineOf(cache);
   // The hit path makes no named closure per request (tsx gives each a `defineProperty` for its
@@ -87,8 +111,11 @@ export function createFastPath({
   }
 
   function answer(req: IncomingMessage, res: ServerResponse, state: KeyedState, body: object | undefined, result: LookupResult) {
-    if (result.kind === 'miss' || result.kind === 'bypass') pass(req, res, state, body);
-    else send(res, state.input.request, engine.respond(state, result));
+    recordLookup(state, result.kind);
+    if (result.kind === 'miss' || result.kind === 'bypass') return pass(req, res, state, body);
+    send(res, state.input.request, engine.respond(state, result));
+    endCacheSpan(state);
+    if (onServed !== noop) onServed(req, { outcome: result.kind, operation: state.operationName });
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: object) {
@@ -99,6 +126,7 @@ export function createFastPath({
       pass(req, res, undefined, body);
       return;
     }
+    startCacheSpan(state);
     if (!state.keyed || state.mediaType === null) {
       pass(req, res, state, body);
       return;
@@ -123,15 +151,30 @@ export function createFastPath({
       } catch {
         return pass(req, res, undefined, body);
       }
-      // Only what yoga would execute: a batch, or params yoga refuses, are yoga's to answer.
-      params = acceptedParams(parsed);
+      params = wellFormedParams(parsed);
       // Parsed once: a batch goes on as its array; any other value as the text yoga reads again.
       if (params === undefined) return pass(req, res, undefined, Array.isArray(parsed) ? parsed : body);
       // Identical bodies share one parsed, frozen object (and the key work memoised on it).
       // Only small ones: hot queries are small, and the memo must not hold megabytes a client chose.
       if (body.length <= MAX_SHARED_BODY_CHARS) parsedBodies.set(body, shareParams(params));
     }
-    serve(req, res, { request: new NodeRequest(req), params }, params);
+    // Yoga gets the params as sent: its own APQ plugin puts the query text back.
+    withResolved(req, res, params, params);
+  }
+
+  /**
+   * Serves `params` when yoga would execute them: with a query, or with the hash of a persisted
+   * query the store holds (then as the full query). Everything else, a batch or params yoga
+   * refuses included, is yoga's to answer.
+   */
+  function withResolved(req: IncomingMessage, res: ServerResponse, params: GraphQLParams, body: object | undefined) {
+    const resolved = resolvePersistedQuery(params, persistedQueries);
+    if (resolved === undefined) return pass(req, res, undefined, body);
+    if (!isPromise(resolved)) return serve(req, res, { request: new NodeRequest(req), params: sharedResolution(params, resolved) }, body);
+    resolved.then(
+      (found) => (found ? serve(req, res, { request: new NodeRequest(req), params: sharedResolution(params, found) }, body) : pass(req, res, undefined, body)),
+      () => pass(req, res, undefined, body),
+    );
   }
 
   return function fastPath(req, res) {
@@ -144,7 +187,7 @@ export function createFastPath({
       if (queryAt === -1) return next(req, res);
       const params = paramsFromSearch(new URLSearchParams(url.slice(queryAt + 1)));
       if (params === undefined) return next(req, res);
-      return serve(req, res, { request: new NodeRequest(req), params });
+      return withResolved(req, res, params, undefined);
     }
 
     if (req.method !== 'POST' || !isJsonRequestType(req.headers['content-type'])) return next(req, res);
@@ -178,6 +221,24 @@ function byteLength(body: string): string {
 // Hot queries arrive as the same bytes again and again: parse each distinct body once.
 const parsedBodies = new BoundedMemo<string, GraphQLParams>(1024);
 const MAX_SHARED_BODY_CHARS = 16 * 1024;
+
+/**
+ * A shared body that carries only a persisted query's hash resolves to one shared params object
+ * with the text, so its key work is memoised too. The store is still asked on every request:
+ * a hash it no longer holds is yoga's to refuse.
+ */
+const resolvedBodies = new WeakMap<GraphQLParams, GraphQLParams>();
+function sharedResolution(params: GraphQLParams, resolved: GraphQLParams): GraphQLParams {
+  if (resolved === params || !Object.isFrozen(params)) return resolved;
+  let shared = resolvedBodies.get(params);
+  if (shared === undefined || shared.query !== resolved.query) {
+    shared = shareParams(resolved);
+    resolvedBodies.set(params, shared);
+  }
+  return shared;
+}
+
+const noop = () => {};
 
 /** The request as the cache's session and key functions see it, read from node's headers on demand. */
 class NodeRequest implements RequestLike {

@@ -19,6 +19,7 @@ export { useResponseCache } from './use-response-cache.ts';
 export type { UseResponseCacheOptions } from './use-response-cache.ts';
 export { createFastPath } from './http-front.ts';
 export type { FastPathOptions } from './http-front.ts';
+export type { PersistedQueryStore } from './graphql-params.ts';
 
 // What the schema and its resolvers say to the cache.
 export { cacheDirectivesTypeDefs, cacheDirectivesDocument } from './cache-directives.ts';
@@ -46,8 +47,16 @@ export type { CacheStore, CacheEntry, CacheScope, Lookup, ReadTicket, StoreStats
 export { createEnvelopCache, useEnvelopInvalidationBarrier, DEFAULT_ENVELOP_MAX_TTL_MS } from './envelop-cache.ts';
 export type { EnvelopCache, EnvelopCacheOptions, EnvelopCacheOperation } from './envelop-cache.ts';
 
+// Observability: Prometheus metrics (prom-client), and the short key hash that OpenTelemetry
+// spans carry (spans are made while a tracer provider is registered, with nothing to set up).
+export { createCacheMetrics, OTHER_OPERATION } from './cache-metrics.ts';
+export type { CacheMetrics, CacheMetricsOptions } from './cache-metrics.ts';
+export { shortKeyHash } from './cache-tracing.ts';
+
 // Operators' endpoints.
 export { usePurgeEndpoint } from './use-purge-endpoint.ts';
 export type { PurgeEndpointOptions } from './use-purge-endpoint.ts';
 export { useStatsEndpoint } from './use-stats-endpoint.ts';
 export type { StatsEndpointOptions } from './use-stats-endpoint.ts';
+export { useMetricsEndpoint } from './use-metrics-endpoint.ts';
+export type { MetricsEndpointOptions } from './use-metrics-endpoint.ts';

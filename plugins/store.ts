@@ -14,6 +14,11 @@
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** Whether a store's (or any) answer came as a promise. */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>)?.then === 'function';
+}
+
 /** Who may be served an answer: everyone (PUBLIC), or only the session that produced it (PRIVATE). */
 export type CacheScope = 'PUBLIC' | 'PRIVATE';
 

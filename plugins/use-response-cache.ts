@@ -11,6 +11,7 @@ import { mergeVary } from './cache-http.ts';
 import { acceptedParams } from './graphql-params.ts';
 import { engineOf, type ResponseCache } from './response-cache.ts';
 import type { RequestState } from './request-keying.ts';
+import { endCacheSpan, recordLookup, startCacheSpan } from './cache-tracing.ts';
 
 /** Options of `useResponseCache`. */
 export interface UseResponseCacheOptions {
@@ -67,8 +68,10 @@ export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/gra
       } else {
         // Yoga checks the params after this hook: what it will refuse is neither read nor written.
         state = engine.begin({ request, params: acceptedParams(params) ?? REFUSED });
+        startCacheSpan(state);
         if (state.keyed && state.mediaType !== null) {
           const found = await engine.lookup(state);
+          recordLookup(state, found.kind);
           if (found.kind !== 'miss' && found.kind !== 'bypass') {
             const body = engine.serve(state, found);
             setResult({ stringify: () => body } as ExecutionResult);
@@ -124,7 +127,10 @@ export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/gra
 
     onResponse({ request, response, setResponse, fetchAPI }) {
       const states = byRequest.get(request) ?? [];
-      for (const state of states) engine.finish(state);
+      for (const state of states) {
+        engine.finish(state);
+        endCacheSpan(state);
+      }
       const type = response.headers.get('content-type') ?? '';
       if (!type.includes('json')) return;
       const { status, headers } = engine.httpAnswer(states.length > 0 ? states : [UNKNOWN], request.headers.get('if-none-match'));

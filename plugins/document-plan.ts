@@ -28,6 +28,8 @@ import type { SchemaIndex } from './schema-index.ts';
 import { hashKey } from './cache-key.ts';
 
 export interface OperationPlan {
+  /** Its name in the document ('' when anonymous), whether or not the request named it. */
+  readonly name: string;
   readonly kind: OperationTypeNode;
   /** Reads `__schema` or `__type`. */
   readonly introspection: boolean;
@@ -92,7 +94,8 @@ function buildPlan(index: SchemaIndex, document: DocumentNode): DocumentPlan {
   const operations = new Map<string, OperationPlan>();
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-    operations.set(definition.name?.value ?? '', { kind: definition.operation, introspection, privateScope });
+    const name = definition.name?.value ?? '';
+    operations.set(name, { name, kind: definition.operation, introspection, privateScope });
   }
   return { hash: hashKey(print(document)), operations };
 }

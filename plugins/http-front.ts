@@ -115,7 +115,7 @@ export function createFastPath({
     if (result.kind === 'miss' || result.kind === 'bypass') return pass(req, res, state, body);
     send(res, state.input.request, engine.respond(state, result));
     endCacheSpan(state);
-    if (onServed !== noop) onServed(req, { outcome: result.kind, operation: state.operationName });
+    if (onServed !== noop) onServed(req, { outcome: result.kind, operation: state.operation.name });
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, input: GraphQLRequestInput, body?: object) {

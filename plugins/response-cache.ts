@@ -326,7 +326,7 @@ export function createResponseCache({
     // Built only when someone reads it: a hit is the hot path.
     if (notify === noop && !includeExtensionMetadata) return entry.body;
     const ttl = freshSeconds(entry, now(), fromCache);
-    if (notify !== noop) notify({ grain: 'response', kind, operation: state.operationName, key: state.key, ttl, scope: entry.scope });
+    if (notify !== noop) notify({ grain: 'response', kind, operation: state.operation.name, key: state.key, ttl, scope: entry.scope });
     return includeExtensionMetadata ? withMetadata(entry.body, { status: state.status, ttl, scope: entry.scope }) : entry.body;
   }
 
@@ -337,7 +337,8 @@ export function createResponseCache({
     counters.record('response', 'bypass');
     if (onBypass !== noop) {
       const { operationName } = state.input.params;
-      onBypass({ grain: 'response', kind: 'bypass', operation: typeof operationName === 'string' ? operationName : '', ...(state.keyed && { key: state.key }) });
+      const operation = state.keyed ? state.operation.name : typeof operationName === 'string' ? operationName : '';
+      onBypass({ grain: 'response', kind: 'bypass', operation, ...(state.keyed && { key: state.key }) });
     }
   }
 
@@ -411,7 +412,7 @@ export function createResponseCache({
     state.status = state.readable ? 'MISS' : 'BYPASS';
     if (state.readable) {
       counters.record('response', 'miss');
-      onMiss({ grain: 'response', kind: 'miss', operation: state.operationName, key, ttl: maxAge, scope });
+      onMiss({ grain: 'response', kind: 'miss', operation: state.operation.name, key, ttl: maxAge, scope });
     }
     let stored = false;
     if (state.storable && state.ticket && !guard.degraded) {

@@ -16,6 +16,10 @@ export interface ServerConfig {
   logLevel: LogLevel | 'silent';
   /** How long a graceful close waits for in-flight requests before cutting connections. @default 10000 */
   shutdownTimeoutMs: number;
+  /** Readable log lines (pino-pretty) instead of JSON: NODE_ENV=development. @default false */
+  prettyLogs: boolean;
+  /** Bearer token of `GET /metrics`; unset leaves it open (serve it on an internal network only). */
+  metricsToken?: string;
 
   /** The response cache: CACHE_ENABLED, REDIS_URL, REDIS_CLUSTER_NODES, CACHE_PURGE_TOKEN, … */
   cache: CacheConfig;
@@ -35,6 +39,7 @@ export const defaultConfig = {
   host: '0.0.0.0',
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
+  prettyLogs: false,
 } as const satisfies Partial<ServerConfig>;
 
 /**
@@ -86,6 +91,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
   const logLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, defaultConfig.logLevel);
   const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_MS', { min: 0, max: 3_600_000, fallback: defaultConfig.shutdownTimeoutMs });
+  const prettyLogs = read.string('NODE_ENV') === 'development';
+  const metricsToken = read.token('METRICS_TOKEN');
 
   const cache = loadCacheConfig(read);
   const limits: RequestLimits = { ...defaultLimits };
@@ -103,6 +110,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ...(pgliteDataDir !== undefined && { pgliteDataDir }),
     logLevel,
     shutdownTimeoutMs,
+    prettyLogs,
+    ...(metricsToken !== undefined && { metricsToken }),
     cache,
     limits,
   };

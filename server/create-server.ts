@@ -1,7 +1,9 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
-import { createLogger, createSchema, createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
+import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import { createInMemoryAPQStore, useAPQ, type APQStore } from '@graphql-yoga/plugin-apq';
+import type { DestinationStream } from 'pino';
 import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext } from '../schema/index.ts';
 import { createCatalogRepository } from '../schema/data/catalog-repository.ts';
 import { openDatabase, type Database } from '../schema/data/database.ts';
@@ -11,6 +13,9 @@ import { createCacheLayer } from './cache-setup.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { useQueryLimits } from './limits.ts';
 import { catalogGraphiQL, renderGraphiQL } from './graphiql.ts';
+import { createServerLogger, flushLogs, yogaLogger, type Logger } from './logger.ts';
+import { createRequestLog, type RequestLog } from './request-log.ts';
+import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import {
   cacheDirectivesTypeDefs,
   createFastPath,
@@ -43,7 +48,16 @@ export interface CatalogServerOptions {
    * @default none: the store as built
    */
   wrapCacheStore?: (store: CacheStore) => CacheStore;
+  /** Where log lines go instead of stdout: tests read them. @default stdout */
+  logDestination?: DestinationStream;
 }
+
+/**
+ * Automatic persisted queries: the texts of up to 1,000 queries by hash, each kept an hour after
+ * it was registered (a client whose hash is gone is answered `PersistedQueryNotFound` and sends
+ * the text again). One store, shared by yoga's APQ plugin and the HTTP front.
+ */
+export const PERSISTED_QUERIES = { max: 1000, ttlMs: 3_600_000 } as const;
 
 export interface CatalogServer {
   yoga: ReturnType<typeof createCatalogYoga>;
@@ -51,7 +65,9 @@ export interface CatalogServer {
   cache: ResponseCache | undefined;
   httpServer: Server;
   db: Database;
-  logger: YogaLogger;
+  logger: Logger;
+  /** Everything `GET /metrics` serves. */
+  metrics: ServerMetrics;
   /** Starts listening on the configured host and port (0: a free one). */
   listen(): Promise<{ port: number; url: string }>;
   /** Stops accepting, lets in-flight requests finish, then disposes plugins and closes the database. */
@@ -60,14 +76,14 @@ export interface CatalogServer {
 
 export async function createCatalogServer(
   config: ServerConfig,
-  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore }: CatalogServerOptions = {},
+  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore, logDestination }: CatalogServerOptions = {},
 ): Promise<CatalogServer> {
-  const logger = createLogger(config.logLevel);
+  const logger = createServerLogger(config, logDestination);
   const opened = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDataDir: config.pgliteDataDir,
     pgliteSnapshot,
-    onIdleError: (error) => logger.error('idle database connection failed', error),
+    onIdleError: (error) => logger.error({ err: error }, 'idle database connection failed'),
   });
   const db = wrapDatabase(opened);
   try {
@@ -81,17 +97,25 @@ export async function createCatalogServer(
   }
 
   const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesTypeDefs, catalogTypeDefs], resolvers: catalogResolvers });
+  const metrics = createServerMetrics({ token: config.metricsToken });
   const cache = config.cache.enabled
-    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger, wrapStore: wrapCacheStore })
+    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger, metrics: metrics.cache, wrapStore: wrapCacheStore })
     : undefined;
-  const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
+  if (cache) metrics.cache.observe(cache);
+  const persistedQueries = createInMemoryAPQStore({ max: PERSISTED_QUERIES.max, ttl: PERSISTED_QUERIES.ttlMs });
+  const requestLog = createRequestLog(logger);
+  const yoga = createCatalogYoga({ db, logger, schema, cache, persistedQueries, metrics, requestLog, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
   // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
   const responses = trackResponses();
   const pipeline = responses.tracked(yoga);
   const httpServer = createServer(
-    limitRequestBodies(
-      cache ? createFastPath({ cache, next: pipeline, cors: CORS, connectionClose: responses.closing }) : pipeline,
-      config.limits.maxBodyBytes,
+    requestLog.listener(
+      limitRequestBodies(
+        cache
+          ? createFastPath({ cache, next: pipeline, cors: CORS, connectionClose: responses.closing, persistedQueries, onServed: requestLog.onServed })
+          : pipeline,
+        config.limits.maxBodyBytes,
+      ),
     ),
   );
   let closing: Promise<void> | undefined;
@@ -102,6 +126,7 @@ export async function createCatalogServer(
     httpServer,
     db,
     logger,
+    metrics,
     listen: () => listen(httpServer, config.port, config.host),
     close() {
       closing ??= (async () => {
@@ -117,7 +142,11 @@ export async function createCatalogServer(
             await yoga.dispose();
             await cache?.close();
           } finally {
-            await db.close();
+            try {
+              await db.close();
+            } finally {
+              await flushLogs(logger);
+            }
           }
         }
       })();
@@ -138,14 +167,20 @@ function createCatalogYoga({
   logger,
   schema,
   cache,
+  persistedQueries,
+  metrics,
+  requestLog,
   purgeToken,
   limits,
   plugins,
 }: {
   db: Database;
-  logger: YogaLogger;
+  logger: Logger;
   schema: GraphQLSchema;
   cache: ResponseCache | undefined;
+  persistedQueries: APQStore;
+  metrics: ServerMetrics;
+  requestLog: RequestLog;
   purgeToken: string | undefined;
   limits: RequestLimits;
   plugins: CatalogPlugin[];
@@ -154,7 +189,7 @@ function createCatalogYoga({
   return createYoga({
     schema,
     context: (initial) => createCatalogContext(initial, services),
-    logging: logger,
+    logging: yogaLogger(logger),
     graphqlEndpoint: '/graphql',
     // Served with its assets inlined, so it works offline; opens on a query that shows the cache.
     graphiql: catalogGraphiQL,
@@ -164,12 +199,19 @@ function createCatalogYoga({
     // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)
     // come before these. The HTTP front (createFastPath) sits before all of yoga.
     plugins: [
+      // The GraphQL pipeline's metrics, and GET /metrics (behind METRICS_TOKEN when set).
+      ...metrics.plugins,
       // Refuses hostile documents (depth, aliases, directives, tokens, cost) before they execute.
       ...useQueryLimits(limits),
       // Operators' purge and stats endpoints (off without CACHE_PURGE_TOKEN).
       ...(cache ? [usePurgeEndpoint(cache, { token: purgeToken }), useStatsEndpoint(cache, { token: purgeToken })] : []),
+      // Automatic persisted queries: a hash alone stands for a query registered before. Before
+      // the cache, which keys the query text; the HTTP front reads the same store.
+      useAPQ({ store: persistedQueries }),
       // Answers hits that reach yoga, stores answers, evicts on mutations, sets cache headers.
       ...(cache ? [useResponseCache(cache)] : []),
+      // One line per request: after the cache's plugin, whose X-Cache it reads.
+      requestLog.plugin,
       ...plugins,
     ],
   });

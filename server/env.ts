@@ -13,6 +13,8 @@ export interface EnvReader {
   /** `true`/`1` or `false`/`0`. */
   boolean(name: string, fallback: boolean): boolean;
   oneOf<T extends string>(name: string, options: readonly T[], fallback: T): T;
+  /** A bearer token: 16 characters or more, without leading or trailing spaces. Never shown. */
+  token(name: string): string | undefined;
   /** Records a problem found by the caller's own check. */
   problem(message: string): void;
 }
@@ -45,6 +47,18 @@ export function createEnvReader(env: Env, problems: string[]): EnvReader {
       const option = options.find((candidate) => candidate === raw);
       if (option === undefined) problems.push(`expected ${name} to be one of ${options.join(', ')}, got ${JSON.stringify(raw)}`);
       return option ?? fallback;
+    },
+    token(name) {
+      const token = string(name);
+      if (token !== undefined && token.length < 16) {
+        problems.push(`expected ${name} to be at least 16 characters, got one of ${token.length}`);
+      } else if (token !== undefined && /^\s|\s$/.test(token)) {
+        // A bearer token is read without its outer spaces: this one could never match.
+        problems.push(`expected ${name} without leading or trailing spaces, got a token that has them`);
+      } else {
+        return token;
+      }
+      return undefined;
     },
     problem: (message) => void problems.push(message),
   };

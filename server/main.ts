@@ -38,7 +38,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        server.logger.error('shutdown failed', error);
+        server.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );

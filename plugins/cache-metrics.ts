@@ -54,7 +54,10 @@ export interface CacheMetrics {
   readonly onStoreError: (error: unknown, where: string) => void;
   /** The store with every operation timed into `graphql_cache_store_duration_seconds`. */
   timeStore<T extends CacheStore>(store: T): T;
-  /** Reads the gauges from this cache at every scrape. Once, with the cache the events went to. */
+  /**
+   * Adds the gauges of this cache, read at every scrape: `degraded`, the in-process store's size
+   * when it has one, the Redis connection when it uses Redis. One cache: the one the events go to.
+   */
   observe(cache: ResponseCache): void;
 }
 
@@ -176,39 +179,29 @@ export function createCacheMetrics({
     timer(seconds);
   };
 
-  const local = (name: string, help: string, read: (stats: NonNullable<ReturnType<ResponseCache['stats']>['local']>) => number) =>
+  /** A gauge read from `read` at each scrape. */
+  const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
       help,
       registers,
       collect() {
-        this.reset();
-        const stats = observed?.stats().local;
-        if (stats) this.set(read(stats));
+        this.set(read());
       },
     });
-  local('graphql_cache_local_bytes', 'Estimated bytes held by the in-process store or tier.', (stats) => stats.bytes);
-  local('graphql_cache_local_entries', 'Entries held by the in-process store or tier.', (stats) => stats.entries);
-  local('graphql_cache_local_max_bytes', 'The byte bound of the in-process store or tier.', (stats) => stats.maxBytes);
-  new Gauge({
-    name: 'graphql_cache_degraded',
-    help: '1 while failed evictions are pending and the cache is bypassed, else 0.',
-    registers,
-    collect() {
-      this.reset();
-      if (observed) this.set(observed.degraded ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'graphql_cache_redis_up',
-    help: "1 while the cache's Redis client is connected and ready, else 0 (absent without Redis).",
-    registers,
-    collect() {
-      this.reset();
-      const client = observed && redisClientOf(engineOf(observed).store);
-      if (client) this.set(client.status === 'ready' ? 1 : 0);
-    },
-  });
+
+  /** The gauges of what this cache has: an in-process store or tier, a Redis client. */
+  function observeGauges(cache: ResponseCache) {
+    gauge('graphql_cache_degraded', '1 while failed evictions are pending and the cache is bypassed, else 0.', () => (cache.degraded ? 1 : 0));
+    if (cache.stats().local !== null) {
+      const local = () => cache.stats().local!;
+      gauge('graphql_cache_local_bytes', 'Estimated bytes held by the in-process store or tier.', () => local().bytes);
+      gauge('graphql_cache_local_entries', 'Entries held by the in-process store or tier.', () => local().entries);
+      gauge('graphql_cache_local_max_bytes', 'The byte bound of the in-process store or tier.', () => local().maxBytes);
+    }
+    const client = redisClientOf(engineOf(cache).store);
+    if (client) gauge('graphql_cache_redis_up', "1 while the cache's Redis client is connected and ready, else 0.", () => (client.status === 'ready' ? 1 : 0));
+  }
 
   return {
     events: {
@@ -227,8 +220,9 @@ export function createCacheMetrics({
     },
     timeStore: (store) => timeStore(store, observeDuration),
     observe(cache) {
-      if (observed !== undefined && observed !== cache) throw new Error('createCacheMetrics: observe() takes one cache; make one set of metrics per cache');
-      engineOf(cache);
+      if (observed === cache) return;
+      if (observed !== undefined) throw new Error('createCacheMetrics: observe() takes one cache; make one set of metrics per cache');
+      observeGauges(cache);
       observed = cache;
     },
   };

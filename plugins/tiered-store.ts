@@ -57,6 +57,8 @@ export interface TieredStore extends CacheStore {
   evict(tags: readonly string[]): Promise<number>;
   clear(): Promise<void>;
   close(): Promise<void>;
+  /** The Redis store it fronts. */
+  readonly remote: RedisStore;
   /** Whether the local tier is in use, that is whether the subscriber is subscribed. */
   readonly localTierActive: boolean;
   /** Calls `listener` whenever the local tier is switched on or off. Returns an unsubscribe. */
@@ -177,6 +179,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   }
 
   return {
+    remote,
     get(key) {
       if (!active) return fromRemote(key, undefined);
       const lookup = local.get(key);

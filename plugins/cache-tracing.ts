@@ -59,7 +59,7 @@ export function startCacheSpan(state: RequestState): void {
   if (tracer === undefined) return;
   const span = tracer.startSpan('graphql.cache', {
     attributes: {
-      'graphql.operation.name': state.keyed ? state.operation.name : operationNameOf(state),
+      'graphql.operation.name': state.operation?.name ?? operationNameOf(state),
       ...(state.keyed && { 'graphql.cache.key': shortKeyHash(state.key) }),
     },
   });

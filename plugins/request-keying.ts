@@ -33,6 +33,8 @@ interface StateBase {
 /** A request the cache neither reads nor writes for (a mutation, a PRIVATE one without a session…). */
 export interface UnkeyedState extends StateBase {
   readonly keyed: false;
+  /** The operation the request selects, when its document was read (a mutation, say). */
+  readonly operation?: OperationPlan;
 }
 
 /** A request with a key: it may be looked up, and its answer stored. */
@@ -129,11 +131,11 @@ export function createRequestKeying({ planner, session, buildKey, cacheIntrospec
     const prepared = prepare(params);
     if (prepared === undefined) return unkeyed;
     const { documentPlan, operation, variables, operationName } = prepared;
-    if (!documentPlan || !operation || variables === undefined) return unkeyed;
-    if (operation.kind !== 'query' || (operation.introspection && !cacheIntrospection)) return unkeyed;
+    if (!documentPlan || !operation) return unkeyed;
+    if (variables === undefined || operation.kind !== 'query' || (operation.introspection && !cacheIntrospection)) return { ...unkeyed, operation };
     const isPrivate = operation.privateScope || (turnedPrivate.size > 0 && turnedPrivate.has(privateKey(documentPlan, operationName)));
     const sessionId = isPrivate ? (session(request) ?? null) : null;
-    if (isPrivate && sessionId === null) return unkeyed;
+    if (isPrivate && sessionId === null) return { ...unkeyed, operation };
     let key = sessionId === null && keyDependsOnParamsAlone ? prepared.sharedKey : undefined;
     if (key === undefined) {
       key = buildKey({ documentHash: documentPlan.hash, operationName, variables, session: sessionId, request });

@@ -337,7 +337,7 @@ export function createResponseCache({
     counters.record('response', 'bypass');
     if (onBypass !== noop) {
       const { operationName } = state.input.params;
-      const operation = state.keyed ? state.operation.name : typeof operationName === 'string' ? operationName : '';
+      const operation = state.operation?.name ?? (typeof operationName === 'string' ? operationName : '');
       onBypass({ grain: 'response', kind: 'bypass', operation, ...(state.keyed && { key: state.key }) });
     }
   }

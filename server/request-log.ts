@@ -92,13 +92,11 @@ export function createRequestLog(logger: Logger): RequestLog {
           onResponse({ request, response, serverContext }) {
             const req = (serverContext as { req?: Logged } | undefined)?.req;
             if (req === undefined) return;
-            const cache = response.headers.get('x-cache');
+            // Only GraphQL requests have an outcome (operators' JSON answers carry X-Cache too).
             const operation = operationNames.get(request);
-            req[DESCRIBED] = {
-              ...(cache !== null && { cache }),
-              ...(response.headers.has('x-cache-coalesced') && { coalesced: true }),
-              ...(operation !== undefined && { operation }),
-            };
+            const cache = response.headers.get('x-cache');
+            if (operation === undefined) return;
+            req[DESCRIBED] = { ...(cache !== null && { cache }), ...(response.headers.has('x-cache-coalesced') && { coalesced: true }), operation };
           },
         }
       : {},

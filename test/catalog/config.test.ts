@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, loadConfig, type ServerConfig } from '../../server/config.ts';
+import { PERSISTED_QUERIES } from '../../server/create-server.ts';
 
 /** The server's own settings; the cache settings and limits have their own tests (cache-config.test.ts, limits.test.ts). */
 function serverSettings(env: Record<string, string>): Omit<ServerConfig, 'cache' | 'limits'> {
@@ -14,6 +15,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
+      prettyLogs: false,
     });
     expect(serverSettings({})).toEqual(defaultConfig);
   });
@@ -26,6 +28,8 @@ describe('loadConfig', () => {
         DATABASE_URL: 'postgresql://app:secret@db.internal:5432/catalog',
         LOG_LEVEL: 'debug',
         SHUTDOWN_TIMEOUT_MS: '2500',
+        NODE_ENV: 'development',
+        METRICS_TOKEN: 'metrics-token-0123456789',
       }),
     ).toEqual({
       port: 0,
@@ -33,7 +37,10 @@ describe('loadConfig', () => {
       databaseUrl: 'postgresql://app:secret@db.internal:5432/catalog',
       logLevel: 'debug',
       shutdownTimeoutMs: 2500,
+      prettyLogs: true,
+      metricsToken: 'metrics-token-0123456789',
     });
+    expect(loadConfig({ NODE_ENV: 'production' }).prettyLogs).toBe(false);
     expect(loadConfig({ PGLITE_DATA_DIR: '.data/pglite' }).pgliteDataDir).toBe('.data/pglite');
   });
 
@@ -59,6 +66,17 @@ describe('loadConfig', () => {
 
   it.each(['65536', '4000.5', ' 4000', '1e3', '-1'])('rejects PORT=%j', (port) => {
     expect(() => loadConfig({ PORT: port })).toThrow(`expected PORT to be an integer from 0 to 65535, got ${JSON.stringify(port)}`);
+  });
+
+  it('refuses a METRICS_TOKEN shorter than 16 characters or with outer spaces, without showing it', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'short-secret' })).toThrow('expected METRICS_TOKEN to be at least 16 characters, got one of 12');
+    expect(() => loadConfig({ METRICS_TOKEN: ' metrics-token-0123456789' })).toThrow(
+      'expected METRICS_TOKEN without leading or trailing spaces, got a token that has them',
+    );
+  });
+
+  it('keeps up to 1,000 persisted queries, each for an hour, as the README says', () => {
+    expect(PERSISTED_QUERIES).toEqual({ max: 1000, ttlMs: 3_600_000 });
   });
 
   it('never prints a database password', () => {

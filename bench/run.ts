@@ -91,7 +91,9 @@ function baseEnv(): NodeJS.ProcessEnv {
   }
   // Each server gets its own embedded database, so one server's mutations never reach another's.
   for (const name of ['DATABASE_URL', 'PGLITE_DATA_DIR', 'PORT', 'HOST', 'DEBUG']) delete env[name];
-  return { ...env, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
+  // As in production: JSON logs with a line per request (read and dropped by this process), and
+  // metrics counted on every request.
+  return { ...env, NODE_ENV: 'production', LOG_LEVEL: 'info' };
 }
 
 function tsx(name: string, file: string, env: NodeJS.ProcessEnv): Child {

@@ -52,6 +52,8 @@ interface CacheSpan {
 }
 
 const spans = new WeakMap<RequestState, CacheSpan>();
+/** Spans started and not yet ended: while none is, recording costs a hit one comparison. */
+let open = 0;
 
 /** Starts the span of a keyed (or refused) operation when tracing is on; call before its lookup. */
 export function startCacheSpan(state: RequestState): void {
@@ -64,10 +66,12 @@ export function startCacheSpan(state: RequestState): void {
     },
   });
   spans.set(state, { span, lookupStarted: performance.now() });
+  open++;
 }
 
 /** Records what the lookup found: a hit, stale hit or miss read the store, and its latency is kept. */
 export function recordLookup(state: RequestState, kind: CacheOutcomeKind): void {
+  if (open === 0) return;
   const traced = spans.get(state);
   if (traced === undefined) return;
   if (traced.lookupStarted !== undefined && (kind === 'hit' || kind === 'stale' || kind === 'miss')) {
@@ -79,9 +83,11 @@ export function recordLookup(state: RequestState, kind: CacheOutcomeKind): void 
 
 /** Ends the operation's span with its outcome: as served, or as the response's `X-Cache` says. */
 export function endCacheSpan(state: RequestState): void {
+  if (open === 0) return;
   const traced = spans.get(state);
   if (traced === undefined) return;
   spans.delete(state);
+  open--;
   const { span } = traced;
   const executed = state.status === 'MISS' ? (state.answer?.coalesced ? 'coalesced' : 'miss') : 'bypass';
   span.setAttribute('graphql.cache.outcome', traced.outcome ?? executed);

@@ -70,7 +70,8 @@ export function createRequestLog(logger: Logger): RequestLog {
       };
     },
     onServed(req, { outcome, operation }) {
-      (req as Logged)[DESCRIBED] = outcome === 'coalesced' ? { cache: 'MISS', coalesced: true, operation } : { cache: 'HIT', ...(outcome === 'stale' && { stale: true }), operation };
+      (req as Logged)[DESCRIBED] =
+        outcome === 'hit' ? { cache: 'HIT', operation } : outcome === 'stale' ? { cache: 'HIT', stale: true, operation } : { cache: 'MISS', coalesced: true, operation };
     },
     plugin: on
       ? {

@@ -107,6 +107,11 @@ export async function installConsumer({ directory, tarball, files, dependencies 
   };
   for (const name of Object.keys(manifest.dependencies)) add(`node_modules/${manifest.name}`, name);
   for (const name of dependencies) add('', name);
+  // npm installs a package's required peers the consumer does not list (prom-client,
+  // @opentelemetry/api): from our lockfile too.
+  for (const name of Object.keys(manifest.peerDependencies)) {
+    if (manifest.peerDependenciesMeta?.[name]?.optional !== true && !dependencies.includes(name)) add('', name);
+  }
   for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
     const entry = ourLock[at];
     for (const name of Object.keys(entry.dependencies ?? {})) add(at, name);

@@ -10,6 +10,7 @@ import type { RequestLimits, ServerConfig } from './config.ts';
 import { createCacheLayer } from './cache-setup.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { useQueryLimits } from './limits.ts';
+import { useHttpRefusals } from './http-refusals.ts';
 import { catalogGraphiQL, renderGraphiQL } from './graphiql.ts';
 import {
   cacheDirectivesTypeDefs,
@@ -164,6 +165,8 @@ function createCatalogYoga({
     // The plugin list, in order. Yoga's built-ins (parsing, validation, error masking, GraphiQL)
     // come before these. The HTTP front (createFastPath) sits before all of yoga.
     plugins: [
+      // Refuses what cannot be answered (Accept, Content-Type, a malformed body) before it is parsed.
+      useHttpRefusals(),
       // Refuses hostile documents (depth, aliases, directives, tokens, cost) before they execute.
       ...useQueryLimits(limits),
       // Operators' purge and stats endpoints (off without CACHE_PURGE_TOKEN).

@@ -19,7 +19,7 @@ export interface RequestLike {
 
 /** What a key function is given: the request's parts that may enter the key. */
 export interface CacheKeyInput {
-  /** Hash of the printed document: layout and comments do not change it. */
+  /** Hash of the document's tokens: layout, commas and comments do not change it. */
   documentHash: string;
   /** '' for an anonymous single operation. */
   operationName: string;

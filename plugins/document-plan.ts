@@ -8,7 +8,7 @@
 
 import {
   parse,
-  print,
+  stripIgnoredCharacters,
   visit,
   visitWithTypeInfo,
   TypeInfo,
@@ -41,7 +41,11 @@ export interface OperationPlan {
 }
 
 export interface DocumentPlan {
-  /** Hash of the printed document: the same for texts that differ only in layout and comments. */
+  /**
+   * Hash of the text without layout, commas and comments: the same for texts that differ only
+   * in those. Every token is kept (printing would drop a `query` keyword), so texts with one
+   * hash have one token count and a token limit refuses all of them or none.
+   */
   readonly hash: string;
   /** By operation name; the anonymous operation under ''. */
   readonly operations: ReadonlyMap<string, OperationPlan>;
@@ -76,20 +80,22 @@ export function createDocumentPlanner(
       plans.set(query, false);
       return null;
     }
-    const built = buildPlan(index, document);
+    const built = buildPlan(index, document, query);
     plans.set(query, built);
     return built;
   }
 
+  // As graphql-js's getOperationAST: only an absent name picks the single operation; any name,
+  // '' included, must be an operation's (the anonymous one has none).
   function operation(docPlan: DocumentPlan, operationName: string | null | undefined) {
-    if (operationName) return docPlan.operations.get(operationName);
-    return docPlan.operations.size === 1 ? docPlan.operations.values().next().value : undefined;
+    if (operationName == null) return docPlan.operations.size === 1 ? docPlan.operations.values().next().value : undefined;
+    return operationName === '' ? undefined : docPlan.operations.get(operationName);
   }
 
   return { plan, operation };
 }
 
-function buildPlan(index: SchemaIndex, document: DocumentNode): DocumentPlan {
+function buildPlan(index: SchemaIndex, document: DocumentNode, query: string): DocumentPlan {
   const { privateScope, introspection } = analyse(index, document);
   const operations = new Map<string, OperationPlan>();
   for (const definition of document.definitions) {
@@ -97,7 +103,7 @@ function buildPlan(index: SchemaIndex, document: DocumentNode): DocumentPlan {
     const name = definition.name?.value ?? '';
     operations.set(name, { name, kind: definition.operation, introspection, privateScope });
   }
-  return { hash: hashKey(print(document)), operations };
+  return { hash: hashKey(stripIgnoredCharacters(query)), operations };
 }
 
 /**

@@ -153,7 +153,9 @@ export function createFastPath({
       }
       params = wellFormedParams(parsed);
       // Parsed once: a batch goes on as its array; any other value as the text yoga reads again.
-      if (params === undefined) return pass(req, res, undefined, Array.isArray(parsed) ? parsed : body);
+      // Yoga's adapter ignores a `req.body` without keys (and reads the spent stream instead),
+      // so an empty batch goes on as its text.
+      if (params === undefined) return pass(req, res, undefined, Array.isArray(parsed) && parsed.length > 0 ? parsed : body);
       // Identical bodies share one parsed, frozen object (and the key work memoised on it).
       // Only small ones: hot queries are small, and the memo must not hold megabytes a client chose.
       if (body.length <= MAX_SHARED_BODY_CHARS) parsedBodies.set(body, shareParams(params));

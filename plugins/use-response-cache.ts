@@ -78,7 +78,8 @@ export function useResponseCache(cache: ResponseCache, { graphqlEndpoint = '/gra
           }
         }
       }
-      byParams.set(params, state);
+      // A batch may hold anything (`[5, null]`): yoga refuses what is not an object itself.
+      if (typeof params === 'object' && params !== null) byParams.set(params, state);
       const states = byRequest.get(request);
       if (states) states.push(state);
       else byRequest.set(request, [state]);

@@ -12,6 +12,7 @@ import type { RequestLimits, ServerConfig } from './config.ts';
 import { createCacheLayer } from './cache-setup.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { useQueryLimits } from './limits.ts';
+import { useHttpRefusals } from './http-refusals.ts';
 import { catalogGraphiQL, renderGraphiQL } from './graphiql.ts';
 import { createServerLogger, flushLogs, yogaLogger, type Logger } from './logger.ts';
 import { createRequestLog, type RequestLog } from './request-log.ts';
@@ -201,6 +202,8 @@ function createCatalogYoga({
     plugins: [
       // The GraphQL pipeline's metrics, and GET /metrics (behind METRICS_TOKEN when set).
       ...metrics.plugins,
+      // Refuses what cannot be answered (Accept, Content-Type, a malformed body) before it is parsed.
+      useHttpRefusals(),
       // Refuses hostile documents (depth, aliases, directives, tokens, cost) before they execute.
       ...useQueryLimits(limits),
       // Operators' purge and stats endpoints (off without CACHE_PURGE_TOKEN).

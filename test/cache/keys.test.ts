@@ -28,6 +28,23 @@ describe('cache keys', () => {
     expect(lib.calls.book).toBe(1);
   });
 
+  it('a token limit could be passed by a text printed like a cached one (`query {` as `{`): every token now enters the key', async () => {
+    const lib = createCachedLibrary();
+    const shorthand = await lib.request(BOOK_TITLE);
+    const spelledOut = await lib.request(`query ${BOOK_TITLE}`);
+    const commas = await lib.request('{ book(id: "1",) { title, } }');
+    expect([shorthand.xcache, spelledOut.xcache, commas.xcache]).toEqual(['MISS', 'MISS', 'HIT']);
+    expect(spelledOut.text).toBe(shorthand.text);
+  });
+
+  it('operationName "" named the anonymous operation, so a hit answered what graphql-js refuses: it names none', async () => {
+    const lib = createCachedLibrary();
+    await lib.request(BOOK_TITLE);
+    const named = await lib.request(BOOK_TITLE, { operationName: '' });
+    expect(named.xcache).not.toBe('HIT');
+    expect(named.json.errors[0].message).toBe('Could not determine what operation to execute.');
+  });
+
   it('ignores the order of variable keys', async () => {
     const lib = createCachedLibrary();
     const query = 'query ($id: ID!, $age: Int!) { book(id: $id) { title } dynamic(maxAge: $age) }';

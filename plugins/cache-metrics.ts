@@ -19,7 +19,9 @@
  *   graphql_cache_degraded                             1 while failed evictions are pending
  *   graphql_cache_redis_up                             1 while the Redis client is ready
  */
-import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { CacheEvent, CacheGrain, CacheOutcomeKind } from './cache-counters.ts';
 import type { EvictEvent, EvictionReason } from './eviction-guard.ts';
 import { engineOf, type ResponseCache, type ResponseCacheOptions } from './response-cache.ts';
@@ -81,14 +83,15 @@ const FIELD: Record<CacheOutcomeKind, Field> = { hit: 'hits', stale: 'stale', mi
  * Throws when the registry already has metrics of these names (one set per registry).
  */
 export function createCacheMetrics({
-  registry = register,
+  registry,
   maxOperations = 100,
   storeDurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 }: CacheMetricsOptions = {}): CacheMetrics {
   if (!Number.isInteger(maxOperations) || maxOperations < 0) {
     throw new TypeError(`createCacheMetrics: expected maxOperations to be a whole number >= 0, got ${JSON.stringify(maxOperations)}`);
   }
-  const registers = [registry];
+  const { Counter, Gauge, Histogram, register } = loadPromClient();
+  const registers = [registry ?? register];
   /** grain → operation label (a name, or `other`) → counts. Names past the bound are never kept. */
   const outcomes = new Map<CacheGrain, Map<string, Counts>>();
   const evictions = new Map<EvictionReason, { evictions: number; entries: number }>();
@@ -233,4 +236,16 @@ function redisClientOf(store: CacheStore): { status: string } | undefined {
   const candidate = store as { redis?: { status?: unknown }; remote?: { redis?: { status?: unknown } } };
   const client = candidate.redis ?? candidate.remote?.redis;
   return typeof client?.status === 'string' ? (client as { status: string }) : undefined;
+}
+
+/**
+ * prom-client, loaded when metrics are asked for: it is an optional peer dependency, so a server
+ * without metrics need not install it.
+ */
+function loadPromClient(): typeof PromClient {
+  try {
+    return createRequire(import.meta.url)('prom-client') as typeof PromClient;
+  } catch (error) {
+    throw new Error('createCacheMetrics needs prom-client: npm install prom-client', { cause: error });
+  }
 }

@@ -27,6 +27,7 @@ import { createEvictionGuard, type EvictEvent, type EvictionOutcome, type Pendin
 import { createMemoryStore } from './memory-store.ts';
 import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
 import { buildSchemaIndex, type SchemaIndex } from './schema-index.ts';
+import { createValueCache, type ValueCache } from './value-cache.ts';
 import type { CacheEntry, CacheScope, CacheStore, Lookup, MaybePromise, ReadTicket, StoreStats } from './store.ts';
 
 /** Where the cache reports what it absorbed: yoga's logger, pino, `console` all fit. */
@@ -139,6 +140,11 @@ export type LookupResult = ServedResult | { kind: 'miss' } | { kind: 'bypass' };
 export interface CacheEngine {
   readonly index: SchemaIndex;
   readonly store: CacheStore;
+  /**
+   * The value cache of the resolver-level grains (functions, batches, fields, tRPC procedures):
+   * the same store, eviction guard, counters, events and clock as answers.
+   */
+  readonly values: ValueCache;
   readonly includeExtensionMetadata: boolean;
   /** Keys the request and decides whether it may be read from the cache. Synchronous. */
   begin(input: GraphQLRequestInput): RequestState;
@@ -247,6 +253,7 @@ export function createResponseCache({
   const revalidating = new Set<string>();
   let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
   const counters = createCacheCounters();
+  const values = createValueCache({ store, guard, counters, now, logger, onHit, onMiss, onBypass });
   // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
   // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.
   const etagSecret = randomBytes(32);
@@ -430,6 +437,7 @@ export function createResponseCache({
   const engine: CacheEngine = {
     index,
     store,
+    values,
     includeExtensionMetadata,
     begin: keying.begin,
     lookup,

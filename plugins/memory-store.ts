@@ -50,7 +50,7 @@ export interface MemoryStore extends CacheStore {
   evict(tags: readonly string[]): number;
   clear(): void;
   close(): void;
-  stats(): StoreStats;
+  stats(): Required<StoreStats>;
 }
 
 interface Stored {

@@ -22,7 +22,9 @@ import {
   type CacheOutcome,
 } from './cache-http.ts';
 import { createCoalescer } from './coalescer.ts';
-import { createCacheCounters, type CacheEvent, type CountsByGrain, type GrainCounts } from './cache-counters.ts';
+import { createCacheCounters, type CacheEvent, type CacheGrain, type GrainCounts } from './cache-counters.ts';
+import { createFunctionCache, type BatchFunction, type CachedBatchOptions, type CachedFunctionOptions } from './cached-functions.ts';
+import type { CachedFieldConfig } from './cached-fields.ts';
 import { createEvictionGuard, type EvictEvent, type EvictionOutcome, type PendingEvictions } from './eviction-guard.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
@@ -52,6 +54,12 @@ export interface ResponseCacheOptions {
   defaultMaxAge?: number;
   /** Hints by type or field, merged over `@cacheControl` (config wins). @default {} */
   hints?: HintConfig;
+  /**
+   * Fields whose resolved values are cached, by coordinate, merged over `@cacheResolver` (config
+   * wins): `{ 'Query.search': { maxAge: 30 } }`. A field the schema lacks stops start-up.
+   * @default {}
+   */
+  cachedFields?: CachedFieldConfig;
   /** Id field per object type. @default {} (every type with an `id` field uses it) */
   idFields?: Record<string, string>;
   /**
@@ -98,8 +106,28 @@ export interface ResponseCacheOptions {
 /** Errors are never cached. */
 export const defaultShouldCacheResult = (result: ExecutionResult): boolean => !result.errors?.length;
 
-/** A response cache, as its users call it: purge, stats and close. Give it to `useResponseCache` and `createFastPath`. */
+/**
+ * A response cache, as its users call it: cache functions and batch functions on it, purge,
+ * stats and close. Give it to `useResponseCache` and `createFastPath`.
+ */
 export interface ResponseCache {
+  /**
+   * Caches `fn`'s results in the same store as answers, evicted by the same mutations: returns
+   * an async function with the same parameters. Throws at once, naming the bad value, when an
+   * option is not usable (a duplicate name, a type the schema lacks).
+   * @example const productById = cache.cached((id: number) => db.product(id), { name: 'productById', maxAge: 60, type: 'Product' });
+   */
+  cached<Args extends unknown[], Result>(
+    fn: (...args: Args) => Result | PromiseLike<Result>,
+    options: CachedFunctionOptions<Args, Result>,
+  ): (...args: Args) => Promise<Result>;
+  /**
+   * Caches a DataLoader batch function key by key: one store round trip for all keys, `batchFn`
+   * called only for the keys that missed (in their order), each value stored under its own key
+   * and tags; `Error` values are never cached. Give the result to `new DataLoader(...)`.
+   * @example new DataLoader(cache.cachedBatch((ids) => db.productsByIds(ids), { name: 'productById', maxAge: 60, type: 'Product' }))
+   */
+  cachedBatch<Key, Value>(batchFn: BatchFunction<Key, Value>, options: CachedBatchOptions<Key, Value>): (keys: readonly Key[]) => Promise<(Value | Error)[]>;
   /** Drops every answer that contains this object. Pending (and the cache bypassed) when the store is unreachable. */
   evictEntity(typeName: string, id: string | number): Promise<EvictionOutcome>;
   /** Drops every answer that contains any object of this type, or a list or null of it. */
@@ -114,9 +142,15 @@ export interface ResponseCache {
   close(): Promise<void>;
 }
 
+/** One grain's counts, and how many of its entries the in-process store holds. */
+export interface GrainStats extends GrainCounts {
+  /** Entries of this grain in the in-process store or tier; null when values live only outside the process (Redis). */
+  entries: number | null;
+}
+
 export interface CacheStats extends GrainCounts {
-  /** The same counts for each grain that has counted something (`response`, `field`, `function`, `trpc`). */
-  grains: CountsByGrain;
+  /** The same counts for each grain that has counted something or holds entries (`response`, `field`, `function`, `trpc`). */
+  grains: Partial<Record<CacheGrain, GrainStats>>;
   /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
   degraded: boolean;
   /** What is waiting for a retry. */
@@ -194,6 +228,7 @@ export function engineOf(cache: ResponseCache): CacheEngine {
 }
 
 const silentLogger: CacheLogger = { warn() {}, error() {} };
+const GRAINS: readonly CacheGrain[] = ['response', 'field', 'function', 'trpc'];
 const noop = () => {};
 const BYPASS: LookupResult = { kind: 'bypass' };
 const MISS: LookupResult = { kind: 'miss' };
@@ -217,6 +252,7 @@ export function createResponseCache({
   sessionHeaders = ['Authorization'],
   defaultMaxAge = 0,
   hints = {},
+  cachedFields = {},
   idFields = {},
   cacheIntrospection = false,
   includeExtensionMetadata = false,
@@ -238,7 +274,7 @@ export function createResponseCache({
   if (!Number.isInteger(defaultMaxAge) || defaultMaxAge < 0) {
     throw new Error(`expected defaultMaxAge to be a whole number of seconds >= 0, got ${JSON.stringify(defaultMaxAge)}`);
   }
-  const index = buildSchemaIndex(schema, { hints, idFields, defaultMaxAge });
+  const index = buildSchemaIndex(schema, { hints, idFields, defaultMaxAge, cachedFields });
   const keying = createRequestKeying({ planner: createDocumentPlanner(index), session, buildKey, cacheIntrospection });
   const probeMutation = createRelationProber(index);
   const coalescer = createCoalescer<CacheEntry>();
@@ -254,10 +290,16 @@ export function createResponseCache({
   let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
   const counters = createCacheCounters();
   const values = createValueCache({ store, guard, counters, now, logger, onHit, onMiss, onBypass });
+  const functions = createFunctionCache(values, index);
   // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
   // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.
   const etagSecret = randomBytes(32);
-  instrumentSchema(index, (context) => trackers.get(context as object));
+  instrumentSchema(index, {
+    trackerOf: (context) => trackers.get(context as object),
+    remainingSeconds: functions.remainingSeconds,
+    values,
+    session,
+  });
 
   function lookup(state: RequestState): MaybePromise<LookupResult> {
     if (!state.keyed || guard.degraded) return BYPASS;
@@ -471,7 +513,21 @@ export function createResponseCache({
     },
   };
 
+  function stats(): CacheStats {
+    const { grains: counted, ...totals } = counters.snapshot();
+    const local = store.stats?.() ?? null;
+    const grains: CacheStats['grains'] = {};
+    for (const grain of GRAINS) {
+      const counts = counted[grain];
+      const entries = local === null ? null : (local.entriesByGrain?.[grain] ?? null);
+      if (counts || entries) grains[grain] = { ...(counts ?? { hits: 0, stale: 0, misses: 0, coalesced: 0, bypassed: 0 }), entries };
+    }
+    return { ...totals, grains, degraded: guard.degraded, pendingEvictions: guard.pending(), local };
+  }
+
   const cache: ResponseCache = {
+    cached: functions.cached,
+    cachedBatch: functions.cachedBatch,
     evictEntity(typeName, id) {
       if (!index.tags.idField(typeName)) throw new Error(`evictEntity: "${typeName}" is not an object type with an id field`);
       return guard.evict([entityTag(typeName, id)], 'purge');
@@ -481,7 +537,7 @@ export function createResponseCache({
     get degraded() {
       return guard.degraded;
     },
-    stats: () => ({ ...counters.snapshot(), degraded: guard.degraded, pendingEvictions: guard.pending(), local: store.stats?.() ?? null }),
+    stats,
     async close() {
       guard.close();
       await store.close();

@@ -112,8 +112,8 @@ export interface StoreStats {
   tags: number;
   /** Tag tombstones held. */
   tombstones: number;
-  /** Of `entries`, how many each grain holds (by key namespace, see `grainOfKey`). */
-  entriesByGrain: Record<CacheGrain, number>;
+  /** Of `entries`, how many each grain holds (by key namespace, see `grainOfKey`); the package's stores always say. */
+  entriesByGrain?: Record<CacheGrain, number>;
 }
 
 /** The key namespace of each resolver-level grain; answers' keys have none. */

@@ -69,7 +69,7 @@ export interface TieredStore extends CacheStore {
   /** Calls `listener` after another instance's eviction has been applied here. Returns an unsubscribe. */
   onRemoteEvict(listener: (eviction: RemoteEviction) => void): () => void;
   /** Size of the local tier. */
-  stats(): StoreStats;
+  stats(): Required<StoreStats>;
 }
 
 interface TieredTicket extends ReadTicket {

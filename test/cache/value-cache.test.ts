@@ -6,10 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { createCacheCounters, type CacheEvent } from '../../plugins/cache-counters.ts';
 import { createEvictionGuard, type EvictionGuard } from '../../plugins/eviction-guard.ts';
-import { createMemoryStore, type MemoryStore } from '../../plugins/memory-store.ts';
+import { createMemoryStore } from '../../plugins/memory-store.ts';
 import type { CacheStore } from '../../plugins/store.ts';
 import { createValueCache, valueKey, type ValueRequest } from '../../plugins/value-cache.ts';
 import { createClock } from '../helpers/in-process.ts';
+import { countingStore } from '../helpers/counting-store.ts';
 
 /** A latch: `entered` resolves when the computation reached it, `release` lets it go on. */
 function latch() {
@@ -20,31 +21,10 @@ function latch() {
   return { entered: reached, release, wait: () => (entered(), gate) };
 }
 
-interface Counted {
-  get: number;
-  getMany: number;
-  set: number;
-}
-
-/** The memory store, counting its lookups and writes. */
-function counting(store: MemoryStore): CacheStore & { calls: Counted } {
-  const calls: Counted = { get: 0, getMany: 0, set: 0 };
-  return {
-    calls,
-    get: (key) => (calls.get++, store.get(key)),
-    getMany: (keys) => (calls.getMany++, store.getMany(keys)),
-    set: (key, entry, ticket) => (calls.set++, store.set(key, entry, ticket)),
-    evict: (tags) => store.evict(tags),
-    clear: () => store.clear(),
-    close: () => store.close(),
-    stats: () => store.stats(),
-  };
-}
-
 function setup({ guard }: { guard?: EvictionGuard } = {}) {
   const clock = createClock();
   const memory = createMemoryStore({ now: clock.now });
-  const store = counting(memory);
+  const store = countingStore(memory);
   const counters = createCacheCounters();
   const warnings: string[] = [];
   const events: CacheEvent[] = [];
@@ -230,7 +210,7 @@ describe('value cache: one value', () => {
     expect(failing.degraded).toBe(true);
     expect(await cache.get(request('1'), () => 'v1')).toMatchObject({ kind: 'bypass', value: 'v1' });
     expect(await cache.getMany([request('1'), request('2')], () => ['a', 'b'])).toMatchObject([{ kind: 'bypass', value: 'a' }, { kind: 'bypass', value: 'b' }]);
-    expect(store.calls).toEqual({ get: 0, getMany: 0, set: 0 });
+    expect(store.calls).toEqual({ get: 0, getMany: 0, set: 0, evict: 0 });
     expect(counters.snapshot().grains.function).toMatchObject({ bypassed: 3 });
     expect(events[0]).toEqual({ grain: 'function', kind: 'bypass', operation: 'book', key: valueKey('function', 'book', '1') });
     failing.close();

@@ -1,11 +1,19 @@
 /**
  * The catalog's cache layer, as its configuration asks for it: the store (createCacheStore:
  * memory, Redis, or memory in front of Redis) and the engine over the catalog's schema, with
- * Redis failures logged as warnings.
+ * its cached fields, and Redis failures logged as warnings.
  */
 import type { GraphQLSchema } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
-import { createCacheStore, createResponseCache, type CacheStore, type CacheStoreFailure, type RequestLike, type ResponseCache } from '../plugins/index.ts';
+import {
+  createCacheStore,
+  createResponseCache,
+  type CachedFieldConfig,
+  type CacheStore,
+  type CacheStoreFailure,
+  type RequestLike,
+  type ResponseCache,
+} from '../plugins/index.ts';
 import type { CacheConfig } from './cache-config.ts';
 
 export interface CacheLayerOptions {
@@ -14,11 +22,13 @@ export interface CacheLayerOptions {
   /** Who a request is for, from its headers alone. */
   session: (request: RequestLike) => string | null;
   logger: YogaLogger;
+  /** Fields whose resolved values are cached. @default {} */
+  cachedFields?: CachedFieldConfig;
   /** Wraps the store built from `config` (see `CatalogServerOptions.wrapCacheStore`). @default none */
   wrapStore?: (store: CacheStore) => CacheStore;
 }
 
-export function createCacheLayer({ config, schema, session, logger, wrapStore = (store) => store }: CacheLayerOptions): ResponseCache {
+export function createCacheLayer({ config, schema, session, logger, cachedFields = {}, wrapStore = (store) => store }: CacheLayerOptions): ResponseCache {
   const onError = (error: unknown, where: CacheStoreFailure) =>
     logger.warn(`response cache: Redis ${where} failed; answering without it`, (error as Error)?.message ?? error);
   const store = createCacheStore({
@@ -32,6 +42,7 @@ export function createCacheLayer({ config, schema, session, logger, wrapStore = 
     schema,
     store: wrapStore(store),
     session,
+    cachedFields,
     includeExtensionMetadata: config.includeExtensionMetadata,
     evictionWaitMs: config.evictionWaitMs,
     logger,

@@ -2,8 +2,10 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { createLogger, createSchema, createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext } from '../schema/index.ts';
+import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext, type CatalogServices } from '../schema/index.ts';
 import { createCatalogRepository } from '../schema/data/catalog-repository.ts';
+import { databaseBatches } from '../schema/loaders.ts';
+import { cachedBatches, catalogCachedFields } from '../schema/resolver-cache.ts';
 import { openDatabase, type Database } from '../schema/data/database.ts';
 import { prepareDatabase } from '../schema/data/migrate.ts';
 import type { RequestLimits, ServerConfig } from './config.ts';
@@ -43,6 +45,12 @@ export interface CatalogServerOptions {
    * @default none: the store as built
    */
   wrapCacheStore?: (store: CacheStore) => CacheStore;
+  /**
+   * Whether the cache also serves the loaders and the cached fields (schema/resolver-cache.ts),
+   * or whole answers only. The bench compares the two; code alone can switch it.
+   * @default true
+   */
+  resolverCaching?: boolean;
 }
 
 export interface CatalogServer {
@@ -60,7 +68,7 @@ export interface CatalogServer {
 
 export async function createCatalogServer(
   config: ServerConfig,
-  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore }: CatalogServerOptions = {},
+  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore, resolverCaching = true }: CatalogServerOptions = {},
 ): Promise<CatalogServer> {
   const logger = createLogger(config.logLevel);
   const opened = await openDatabase({
@@ -82,9 +90,18 @@ export async function createCatalogServer(
 
   const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesTypeDefs, catalogTypeDefs], resolvers: catalogResolvers });
   const cache = config.cache.enabled
-    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger, wrapStore: wrapCacheStore })
+    ? createCacheLayer({
+        config: config.cache,
+        schema,
+        session: catalogSession,
+        logger,
+        cachedFields: resolverCaching ? catalogCachedFields : {},
+        wrapStore: wrapCacheStore,
+      })
     : undefined;
-  const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
+  const repository = createCatalogRepository(db);
+  const services = { db, repository, batches: cache && resolverCaching ? cachedBatches(repository, cache) : databaseBatches(repository) };
+  const yoga = createCatalogYoga({ services, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
   // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
   const responses = trackResponses();
   const pipeline = responses.tracked(yoga);
@@ -134,7 +151,7 @@ const catalogSession = (request: { headers: { get(name: string): string | null |
 const CORS = { exposedHeaders: ['x-cache', 'x-cache-coalesced', 'age', 'etag', 'cache-control'] };
 
 function createCatalogYoga({
-  db,
+  services,
   logger,
   schema,
   cache,
@@ -142,7 +159,7 @@ function createCatalogYoga({
   limits,
   plugins,
 }: {
-  db: Database;
+  services: CatalogServices;
   logger: YogaLogger;
   schema: GraphQLSchema;
   cache: ResponseCache | undefined;
@@ -150,7 +167,6 @@ function createCatalogYoga({
   limits: RequestLimits;
   plugins: CatalogPlugin[];
 }) {
-  const services = { db, repository: createCatalogRepository(db) };
   return createYoga({
     schema,
     context: (initial) => createCatalogContext(initial, services),

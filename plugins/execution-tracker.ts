@@ -323,14 +323,17 @@ function wrapResolver(
     return { ...cachedPolicy!, maxAgeMs, swrMs };
   }
 
-  /** The tags of a cached field's value, by the rules of answers, and its parent's entity. */
+  /** The tags of a cached field's value, by the rules of answers, and its parent's entity and type. */
   async function cachedValueTags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): Promise<Set<string>> {
     const own = createTracker(false);
     tagValue(own, source, value, context, info);
     await trackerSettled(own);
-    // The value was derived from its parent: a write of the parent evicts it.
+    // The value was derived from its parent: a write of the parent, or a purge of its type, evicts it.
     const parentId = isRoot || idField === undefined ? undefined : (source as Record<string, unknown>)[idField];
-    if (parentId != null) own.tags.add(entityTag(parent.name, parentId));
+    if (parentId != null) {
+      own.tags.add(entityTag(parent.name, parentId));
+      own.tags.add(typeTag(parent.name));
+    }
     return own.tags;
   }
 

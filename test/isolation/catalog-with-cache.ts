@@ -10,7 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { catalogResolvers, createCatalogContext, type CatalogContext } from '../../schema/index.ts';
 import { createCatalogRepository } from '../../schema/data/catalog-repository.ts';
-import { cachedBatches, catalogCachedFields } from '../../schema/resolver-cache.ts';
+import { databaseBatches } from '../../schema/loaders.ts';
 import { openDatabase } from '../../schema/data/database.ts';
 import { createResponseCache, type ResponseCache, type ResponseCacheOptions } from '../../plugins/response-cache.ts';
 import { useResponseCache } from '../../plugins/use-response-cache.ts';
@@ -36,10 +36,10 @@ export async function startCatalogWithCache(
   { plugins = [], schema = createSchema<CatalogContext>({ typeDefs: catalogSDL, resolvers: catalogResolvers }) }: CatalogWithCacheOptions = {},
 ): Promise<CatalogWithCache> {
   const db = await openDatabase({ pgliteSnapshot: await seededPgliteSnapshot() });
-  // The catalog's resolver-level caching too, so the fuzz also covers the field and function grains.
-  const cache = createResponseCache({ schema, cachedFields: catalogCachedFields, ...cacheOptions });
+  const cache = createResponseCache({ schema, ...cacheOptions });
   const repository = createCatalogRepository(db);
-  const services = { db, repository, batches: cachedBatches(repository, cache) };
+  // Whole answers only: the real server the main fuzz runs against caches loaders and fields too.
+  const services = { db, repository, batches: databaseBatches(repository) };
   const yoga = createYoga({
     schema,
     context: (initial) => createCatalogContext(initial, services),

@@ -68,12 +68,28 @@ export interface CachedBatchOptions<Key, Value> {
 /** A DataLoader batch function: one value (or `Error`) per key, in key order. */
 export type BatchFunction<Key, Value> = (keys: readonly Key[]) => ArrayLike<Value | Error> | PromiseLike<ArrayLike<Value | Error>>;
 
-export interface FunctionCache {
+/** What a response cache offers for functions (`ResponseCache` extends it). */
+export interface CachedFunctions {
+  /**
+   * Caches `fn`'s results in the same store as answers, evicted by the same mutations: returns
+   * an async function with the same parameters. Throws at once, naming the bad value, when an
+   * option is not usable (a duplicate name, a type the schema lacks).
+   * @example const productById = cache.cached((id: number) => db.product(id), { name: 'productById', maxAge: 60, type: 'Product' });
+   */
   cached<Args extends unknown[], Result>(
     fn: (...args: Args) => Result | PromiseLike<Result>,
     options: CachedFunctionOptions<Args, Result>,
   ): (...args: Args) => Promise<Result>;
+  /**
+   * Caches a DataLoader batch function key by key: one store round trip for all keys, `batchFn`
+   * called only for the keys that missed (in their order), each value stored under its own key
+   * and tags; `Error` values are never cached. Give the result to `new DataLoader(...)`.
+   * @example new DataLoader(cache.cachedBatch((ids) => db.productsByIds(ids), { name: 'productById', maxAge: 60, type: 'Product' }))
+   */
   cachedBatch<Key, Value>(batchFn: BatchFunction<Key, Value>, options: CachedBatchOptions<Key, Value>): (keys: readonly Key[]) => Promise<(Value | Error)[]>;
+}
+
+export interface FunctionCache extends CachedFunctions {
   /** Whole seconds left of an object a cached function returned (undefined for any other object). */
   remainingSeconds(value: object): number | undefined;
 }

@@ -23,7 +23,7 @@ import {
 } from './cache-http.ts';
 import { createCoalescer } from './coalescer.ts';
 import { createCacheCounters, type CacheEvent, type CacheGrain, type GrainCounts } from './cache-counters.ts';
-import { createFunctionCache, type BatchFunction, type CachedBatchOptions, type CachedFunctionOptions } from './cached-functions.ts';
+import { createFunctionCache, type CachedFunctions } from './cached-functions.ts';
 import type { CachedFieldConfig } from './cached-fields.ts';
 import { createEvictionGuard, type EvictEvent, type EvictionOutcome, type PendingEvictions } from './eviction-guard.ts';
 import { createMemoryStore } from './memory-store.ts';
@@ -110,24 +110,7 @@ export const defaultShouldCacheResult = (result: ExecutionResult): boolean => !r
  * A response cache, as its users call it: cache functions and batch functions on it, purge,
  * stats and close. Give it to `useResponseCache` and `createFastPath`.
  */
-export interface ResponseCache {
-  /**
-   * Caches `fn`'s results in the same store as answers, evicted by the same mutations: returns
-   * an async function with the same parameters. Throws at once, naming the bad value, when an
-   * option is not usable (a duplicate name, a type the schema lacks).
-   * @example const productById = cache.cached((id: number) => db.product(id), { name: 'productById', maxAge: 60, type: 'Product' });
-   */
-  cached<Args extends unknown[], Result>(
-    fn: (...args: Args) => Result | PromiseLike<Result>,
-    options: CachedFunctionOptions<Args, Result>,
-  ): (...args: Args) => Promise<Result>;
-  /**
-   * Caches a DataLoader batch function key by key: one store round trip for all keys, `batchFn`
-   * called only for the keys that missed (in their order), each value stored under its own key
-   * and tags; `Error` values are never cached. Give the result to `new DataLoader(...)`.
-   * @example new DataLoader(cache.cachedBatch((ids) => db.productsByIds(ids), { name: 'productById', maxAge: 60, type: 'Product' }))
-   */
-  cachedBatch<Key, Value>(batchFn: BatchFunction<Key, Value>, options: CachedBatchOptions<Key, Value>): (keys: readonly Key[]) => Promise<(Value | Error)[]>;
+export interface ResponseCache extends CachedFunctions {
   /** Drops every answer that contains this object. Pending (and the cache bypassed) when the store is unreachable. */
   evictEntity(typeName: string, id: string | number): Promise<EvictionOutcome>;
   /** Drops every answer that contains any object of this type, or a list or null of it. */

@@ -9,6 +9,7 @@ import { cacheDirectivesTypeDefs, createResponseCache, useResponseCache, type Ca
 import { createMemoryStore } from '../../plugins/memory-store.ts';
 import { countingStore } from '../helpers/counting-store.ts';
 import { bearer, createClock, sessionFromBearer } from '../helpers/in-process.ts';
+import { latch } from '../helpers/latch.ts';
 
 const typeDefs = /* GraphQL */ `
   interface Node { id: ID! }
@@ -43,14 +44,6 @@ const typeDefs = /* GraphQL */ `
 
 interface BookRow { id: string; title: string; authorId: string }
 interface ReviewRow { id: string; stars: number; bookId: string }
-
-function latch() {
-  let entered!: () => void;
-  let release!: () => void;
-  const reached = new Promise<void>((resolve) => (entered = resolve));
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  return { entered: reached, release, wait: () => (entered(), gate) };
-}
 
 function library(options: Partial<ResponseCacheOptions> = {}) {
   const clock = createClock();

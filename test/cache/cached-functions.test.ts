@@ -10,6 +10,7 @@ import { cacheDirectivesTypeDefs, cacheTags, createResponseCache, useResponseCac
 import { createMemoryStore } from '../../plugins/memory-store.ts';
 import { countingStore } from '../helpers/counting-store.ts';
 import { createClock } from '../helpers/in-process.ts';
+import { latch } from '../helpers/latch.ts';
 
 interface BookRow {
   id: string;
@@ -33,15 +34,6 @@ const typeDefs = /* GraphQL */ `
     addBook(id: ID!, title: String!, shelf: String!): Book!
   }
 `;
-
-/** A latch the next call of a wrapped function waits on. */
-function latch() {
-  let entered!: () => void;
-  let release!: () => void;
-  const reached = new Promise<void>((resolve) => (entered = resolve));
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  return { entered: reached, release, wait: () => (entered(), gate) };
-}
 
 function bookshop() {
   const clock = createClock();

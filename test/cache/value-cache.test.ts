@@ -11,15 +11,7 @@ import type { CacheStore } from '../../plugins/store.ts';
 import { createValueCache, valueKey, type ValueRequest } from '../../plugins/value-cache.ts';
 import { createClock } from '../helpers/in-process.ts';
 import { countingStore } from '../helpers/counting-store.ts';
-
-/** A latch: `entered` resolves when the computation reached it, `release` lets it go on. */
-function latch() {
-  let entered!: () => void;
-  let release!: () => void;
-  const reached = new Promise<void>((resolve) => (entered = resolve));
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  return { entered: reached, release, wait: () => (entered(), gate) };
-}
+import { latch } from '../helpers/latch.ts';
 
 function setup({ guard }: { guard?: EvictionGuard } = {}) {
   const clock = createClock();

@@ -272,7 +272,8 @@ export function createResponseCache({
   const revalidating = new Set<string>();
   let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
   const counters = createCacheCounters();
-  const values = createValueCache({ store, guard, counters, now, logger, onHit, onMiss, onBypass });
+  const listening = <T>(listener: T): T | undefined => (listener === noop ? undefined : listener);
+  const values = createValueCache({ store, guard, counters, now, logger, onHit: listening(onHit), onMiss: listening(onMiss), onBypass: listening(onBypass) });
   const functions = createFunctionCache(values, index);
   // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
   // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.

@@ -19,13 +19,13 @@
  * Keys are namespaced per grain (`valueKey`): `fn:<name>:<hash>`, `field:<Type.field>:<hash>`,
  * `trpc:<path>:<hash>`, while answers are stored under bare hashes.
  */
-import { hashKey } from './cache-key.ts';
+import { rememberedHash } from './cache-key.ts';
 import { freshSeconds } from './cache-http.ts';
 import type { CacheCounters, CacheEvent, CacheGrain, CacheOutcomeKind } from './cache-counters.ts';
 import { createCoalescer, type Lead } from './coalescer.ts';
 import type { EvictionGuard } from './eviction-guard.ts';
 import { jsonProblem, PARTIAL_RESULT } from './json-value.ts';
-import { GRAIN_KEY_PREFIXES, type CacheEntry, type CacheScope, type CacheStore, type Lookup, type ReadTicket } from './store.ts';
+import { GRAIN_KEY_PREFIXES, type CacheEntry, type CacheScope, type CacheStore, type Lookup, type ManyLookup, type MaybePromise, type ReadTicket } from './store.ts';
 
 /** The grains whose values this cache keeps (answers are the response cache's). */
 export type ValueGrain = Exclude<CacheGrain, 'response'>;
@@ -89,7 +89,7 @@ export interface ValueCache {
 
 /** The key of a value: its grain's namespace, the operation, and a hash of what identifies the value. */
 export function valueKey(grain: ValueGrain, operation: string, identity: string): string {
-  return `${GRAIN_KEY_PREFIXES[grain]}${operation}:${hashKey(identity)}`;
+  return `${GRAIN_KEY_PREFIXES[grain]}${operation}:${rememberedHash(identity)}`;
 }
 
 export interface ValueCacheOptions {
@@ -98,9 +98,28 @@ export interface ValueCacheOptions {
   counters: CacheCounters;
   now: () => number;
   logger: { warn(message: string, ...args: unknown[]): void };
-  onHit(event: CacheEvent): void;
-  onMiss(event: CacheEvent): void;
-  onBypass(event: CacheEvent): void;
+  /** Listeners of outcomes; an absent one costs nothing (no event is built for it). */
+  onHit?(event: CacheEvent): void;
+  onMiss?(event: CacheEvent): void;
+  onBypass?(event: CacheEvent): void;
+}
+
+/** What a lookup of many keys found, with a ticket per key (one shared, from `getMany`). */
+interface ManyLookups {
+  entries: (CacheEntry | undefined)[];
+  tickets: (ReadTicket | undefined)[];
+}
+
+/** One `getMany` call on its way: what it serves, computes and waits for. */
+interface Batch<T> {
+  requests: readonly ValueRequest<T>[];
+  compute: ComputeMany<T>;
+  results: (ServedValue<T> | Error)[];
+  /** Each key's first position. */
+  firstOf: Map<string, number>;
+  followers: { position: number; leader: Promise<CacheEntry | null>; ticket: ReadTicket | undefined }[];
+  missed: Missed[];
+  bypassed: number[];
 }
 
 /** A position of a batch that missed, with what it leads (undefined: it computes alone, for itself). */
@@ -118,18 +137,18 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
 
   function notify<T>(request: ValueRequest<T>, kind: CacheOutcomeKind, entry?: CacheEntry): void {
     counters.record(request.grain, kind);
+    const listener = kind === 'bypass' ? onBypass : kind === 'hit' || kind === 'stale' ? onHit : onMiss;
+    // Built only when someone listens: hits are the hot path.
+    if (listener === undefined) return;
     const { grain, operation, key } = request;
-    if (kind === 'bypass') return onBypass({ grain, kind, operation, key });
-    const ttl = entry ? freshSeconds(entry, now(), kind !== 'coalesced') : undefined;
-    const event: CacheEvent = { grain, kind, operation, key, ...(entry && { ttl, scope: entry.scope }) };
-    if (kind === 'hit' || kind === 'stale') onHit(event);
-    else onMiss(event);
+    if (kind === 'bypass') return listener({ grain, kind, operation, key });
+    listener({ grain, kind, operation, key, ...(entry && { ttl: freshSeconds(entry, now(), kind !== 'coalesced'), scope: entry.scope }) });
   }
 
-  /** A stored entry's value, parsed for this caller alone. */
+  /** A stored entry's value, parsed for this caller alone; the entry itself is its life. */
   function served<T>(request: ValueRequest<T>, entry: CacheEntry, kind: 'hit' | 'stale' | 'coalesced'): ServedValue<T> {
     notify(request, kind, entry);
-    return { value: JSON.parse(entry.body) as T, kind, life: { createdAt: entry.createdAt, maxAgeMs: entry.maxAgeMs } };
+    return { value: JSON.parse(entry.body) as T, kind, life: entry };
   }
 
   const policyOf = <T>(request: ValueRequest<T>, value: T): ValuePolicy | null =>
@@ -248,22 +267,25 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
     try {
       return await store.get(key);
     } catch (error) {
-      logger.warn('value cache: a store lookup failed; computing without the cache', error);
-      return undefined;
+      return lookupFailed(error, () => undefined);
     }
   }
 
-  async function lookupMany(keys: readonly string[]): Promise<{ entries: (CacheEntry | undefined)[]; tickets: (ReadTicket | undefined)[] } | undefined> {
+  /** One round trip for `keys` (one `get` each without `getMany`); undefined when the store failed. */
+  function lookupMany(keys: readonly string[]): MaybePromise<ManyLookups | undefined> {
+    const failed = (error: unknown) => lookupFailed(error, () => undefined);
     try {
       if (store.getMany) {
-        const { entries, ticket } = await store.getMany(keys);
-        return { entries, tickets: keys.map(() => ticket) };
+        const many = store.getMany(keys);
+        const spread = ({ entries, ticket }: ManyLookup): ManyLookups => ({ entries, tickets: keys.map(() => ticket) });
+        return isPromise(many) ? many.then(spread, failed) : spread(many);
       }
-      const lookups = await Promise.all(keys.map((key) => store.get(key)));
-      return { entries: lookups.map((lookup) => lookup.entry), tickets: lookups.map((lookup) => lookup.ticket) };
+      return Promise.all(keys.map((key) => store.get(key))).then(
+        (lookups) => ({ entries: lookups.map((lookup) => lookup.entry), tickets: lookups.map((lookup) => lookup.ticket) }),
+        failed,
+      );
     } catch (error) {
-      logger.warn('value cache: a store lookup failed; computing without the cache', error);
-      return undefined;
+      return failed(error);
     }
   }
 
@@ -274,14 +296,25 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
     return entry.swrMs > 0 && at - entry.createdAt < entry.maxAgeMs + entry.swrMs;
   }
 
-  async function get<T>(request: ValueRequest<T>, compute: () => T | PromiseLike<T>): Promise<ServedValue<T>> {
+  function get<T>(request: ValueRequest<T>, compute: () => T | PromiseLike<T>): Promise<ServedValue<T>> {
     if (guard.degraded) return bypass(request, compute);
-    const { key } = request;
-    const following = coalescer.follow(key);
+    const following = coalescer.follow(request.key);
     if (following) return follow(request, following, undefined, compute);
-    const found = await lookupOne(key);
-    if (found === undefined) return bypass(request, compute);
-    const { entry, ticket } = found;
+    let found: MaybePromise<Lookup>;
+    try {
+      found = store.get(request.key);
+    } catch (error) {
+      return lookupFailed(error, () => bypass(request, compute));
+    }
+    // A synchronous store (memory, or the tier's fresh hit) answers a hit without a further turn.
+    if (!isPromise(found)) return toPromise(afterGet(request, found, compute));
+    return found.then(
+      (lookup) => afterGet(request, lookup, compute),
+      (error: unknown) => lookupFailed(error, () => bypass(request, compute)),
+    );
+  }
+
+  function afterGet<T>(request: ValueRequest<T>, { entry, ticket }: Lookup, compute: () => T | PromiseLike<T>): MaybePromise<ServedValue<T>> {
     if (entry) {
       const at = now();
       if (isFresh(entry, at)) return served(request, entry, 'hit');
@@ -290,13 +323,18 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
         return served(request, entry, 'stale');
       }
     }
-    const lead = coalescer.lead(key);
+    const lead = coalescer.lead(request.key);
     // An identical miss became the leader while this lookup was in flight: join it.
-    if (lead === undefined) return follow(request, coalescer.follow(key)!, ticket, compute);
+    if (lead === undefined) return follow(request, coalescer.follow(request.key)!, ticket, compute);
     return execute(request, compute, { position: 0, lead, ticket });
   }
 
-  async function getMany<T>(requests: readonly ValueRequest<T>[], compute: ComputeMany<T>): Promise<(ServedValue<T> | Error)[]> {
+  function lookupFailed<R>(error: unknown, instead: () => R): R {
+    logger.warn('value cache: a store lookup failed; computing without the cache', error);
+    return instead();
+  }
+
+  function getMany<T>(requests: readonly ValueRequest<T>[], compute: ComputeMany<T>): Promise<(ServedValue<T> | Error)[]> {
     const results: (ServedValue<T> | Error)[] = new Array(requests.length);
     // The same key twice in one batch is looked up and computed once.
     const firstOf = new Map<string, number>();
@@ -307,46 +345,69 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
         unique.push(position);
       }
     });
-
-    const followers: { position: number; leader: Promise<CacheEntry | null>; ticket: ReadTicket | undefined }[] = [];
-    const missed: Missed[] = [];
-    const bypassed: number[] = [];
-    if (guard.degraded) bypassed.push(...unique);
-    else {
-      const toLookUp: number[] = [];
-      for (const position of unique) {
-        const leader = coalescer.follow(requests[position].key);
-        if (leader) followers.push({ position, leader, ticket: undefined });
-        else toLookUp.push(position);
-      }
-      const found = toLookUp.length > 0 ? await lookupMany(toLookUp.map((position) => requests[position].key)) : { entries: [], tickets: [] };
-      if (found === undefined) bypassed.push(...toLookUp);
-      else {
-        const at = now();
-        const stale = new Map<ReadTicket, number[]>();
-        toLookUp.forEach((position, i) => {
-          const entry = found.entries[i];
-          const ticket = found.tickets[i]!;
-          if (entry && isFresh(entry, at)) results[position] = served(requests[position], entry, 'hit');
-          else if (entry && isServableStale(entry, at)) {
-            results[position] = served(requests[position], entry, 'stale');
-            stale.set(ticket, [...(stale.get(ticket) ?? []), position]);
-          } else {
-            const lead = coalescer.lead(requests[position].key);
-            if (lead) missed.push({ position, lead, ticket });
-            else followers.push({ position, leader: coalescer.follow(requests[position].key)!, ticket });
-          }
-        });
-        for (const [ticket, positions] of stale) refresh(requests, positions, ticket, compute);
-      }
+    const batch: Batch<T> = { requests, compute, results, firstOf, followers: [], missed: [], bypassed: [] };
+    if (guard.degraded) {
+      batch.bypassed = unique;
+      return finishBatch(batch);
     }
+    const toLookUp: number[] = [];
+    for (const position of unique) {
+      const leader = coalescer.follow(requests[position].key);
+      if (leader) batch.followers.push({ position, leader, ticket: undefined });
+      else toLookUp.push(position);
+    }
+    if (toLookUp.length === 0) return finishBatch(batch);
+    const found = lookupMany(toLookUp.map((position) => requests[position].key));
+    if (found === undefined) {
+      batch.bypassed = toLookUp;
+      return finishBatch(batch);
+    }
+    if (!isPromise(found)) {
+      sortLookups(batch, toLookUp, found);
+      // Every key a fresh hit in a synchronous store: no further turn.
+      if (batch.followers.length === 0 && batch.missed.length === 0) return Promise.resolve(withDuplicates(batch));
+      return finishBatch(batch);
+    }
+    return found.then((lookups) => {
+      if (lookups === undefined) batch.bypassed = toLookUp;
+      else sortLookups(batch, toLookUp, lookups);
+      return finishBatch(batch);
+    });
+  }
 
-    if (bypassed.length > 0) await computeMany(requests, bypassed.map((position) => ({ position, lead: undefined, ticket: undefined })), compute, results, 'bypass');
-    if (missed.length > 0) await computeMany(requests, missed, compute, results, 'miss');
+  /** Sorts looked-up positions into hits (served now), stale hits (refreshed in the background), misses and followers. */
+  function sortLookups<T>(batch: Batch<T>, positions: readonly number[], { entries, tickets }: ManyLookups): void {
+    const { requests, results } = batch;
+    const at = now();
+    let stale: Map<ReadTicket, number[]> | undefined;
+    positions.forEach((position, i) => {
+      const entry = entries[i];
+      const ticket = tickets[i]!;
+      if (entry && isFresh(entry, at)) results[position] = served(requests[position], entry, 'hit');
+      else if (entry && isServableStale(entry, at)) {
+        results[position] = served(requests[position], entry, 'stale');
+        stale ??= new Map();
+        stale.set(ticket, [...(stale.get(ticket) ?? []), position]);
+      } else {
+        const lead = coalescer.lead(requests[position].key);
+        if (lead) batch.missed.push({ position, lead, ticket });
+        else batch.followers.push({ position, leader: coalescer.follow(requests[position].key)!, ticket });
+      }
+    });
+    if (stale) for (const [ticket, stalePositions] of stale) refresh(requests, stalePositions, ticket, batch.compute);
+  }
+
+  /** Computes what bypassed or missed (one call each), then waits for the followers. */
+  async function finishBatch<T>(batch: Batch<T>): Promise<(ServedValue<T> | Error)[]> {
+    const { requests, compute, results } = batch;
+    if (batch.bypassed.length > 0) {
+      await computeMany(requests, batch.bypassed.map((position) => ({ position, lead: undefined, ticket: undefined })), compute, results, 'bypass');
+    }
+    if (batch.missed.length > 0) await computeMany(requests, batch.missed, compute, results, 'miss');
     // Followers whose leader had nothing to share compute for themselves, together.
     const alone: Missed[] = [];
     await Promise.all(
-      followers.map(async ({ position, leader, ticket }) => {
+      batch.followers.map(async ({ position, leader, ticket }) => {
         const entry = await leader;
         if (entry !== null) results[position] = served(requests[position], entry, 'coalesced');
         else alone.push({ position, lead: undefined, ticket });
@@ -358,7 +419,12 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
       withoutTicket.forEach((missed, i) => (missed.ticket = found?.tickets[i]));
       await computeMany(requests, alone, compute, results, 'miss');
     }
+    return withDuplicates(batch);
+  }
 
+  /** A key asked for twice in one batch gets the first one's result. */
+  function withDuplicates<T>({ requests, results, firstOf }: Batch<T>): (ServedValue<T> | Error)[] {
+    if (firstOf.size === requests.length) return results;
     for (let position = 0; position < requests.length; position++) {
       if (results[position] === undefined) results[position] = results[firstOf.get(requests[position].key)!];
     }
@@ -413,7 +479,15 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
     remainingSeconds: (life) => freshSeconds(life, now(), true),
     notCached(grain, operation) {
       counters.record(grain, 'bypass');
-      onBypass({ grain, kind: 'bypass', operation });
+      onBypass?.({ grain, kind: 'bypass', operation });
     },
   };
+}
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>)?.then === 'function';
+}
+
+function toPromise<T>(value: MaybePromise<T>): Promise<T> {
+  return isPromise(value) ? value : Promise.resolve(value);
 }

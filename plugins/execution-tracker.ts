@@ -324,17 +324,17 @@ function wrapResolver(
   }
 
   /** The tags of a cached field's value, by the rules of answers, and its parent's entity and type. */
-  async function cachedValueTags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): Promise<Set<string>> {
+  function cachedValueTags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): Set<string> | Promise<Set<string>> {
     const own = createTracker(false);
     tagValue(own, source, value, context, info);
-    await trackerSettled(own);
     // The value was derived from its parent: a write of the parent, or a purge of its type, evicts it.
     const parentId = isRoot || idField === undefined ? undefined : (source as Record<string, unknown>)[idField];
     if (parentId != null) {
       own.tags.add(entityTag(parent.name, parentId));
       own.tags.add(typeTag(parent.name));
     }
-    return own.tags;
+    // Most values are tagged at once; an async resolveType leaves some for later.
+    return own.pending.length === 0 ? own.tags : trackerSettled(own).then(() => own.tags);
   }
 
   /** A cached field in a query: its value from the value cache or its resolver, then tracked as any field's. */

@@ -50,7 +50,7 @@ export interface ValueRequest<T> {
   /** The policy; a function is asked once the value is computed, and null keeps that value out of the store. */
   policy: ValuePolicy | ((value: T) => ValuePolicy | null);
   /** The tags a computed value is indexed under; asked only for a value about to be stored. */
-  tagsOf(value: T): Iterable<string> | PromiseLike<Iterable<string>>;
+  tagsOf(value: T): MaybePromise<Iterable<string>>;
 }
 
 /** When a value was produced and how long it is fresh: what an answer built from it may not outlive. */
@@ -172,6 +172,7 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
       return undefined;
     }
     try {
+      const tags = request.tagsOf(value);
       const entry: CacheEntry = {
         body: JSON.stringify(value),
         createdAt,
@@ -179,7 +180,7 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
         swrMs: policy.swrMs,
         scope: policy.scope,
         etag: '',
-        tags: [...(await request.tagsOf(value))],
+        tags: [...(isPromise(tags) ? await tags : tags)],
       };
       // An eviction that failed since the lookup may have left this key's older value behind.
       if (guard.degraded) return undefined;

@@ -94,6 +94,24 @@ export interface FunctionCache extends CachedFunctions {
   remainingSeconds(value: object): number | undefined;
 }
 
+/**
+ * One call's value request. A class, so that no closure is made per call: under tsx every named
+ * closure costs a `defineProperty`, and a batch makes one request per key.
+ */
+class FunctionValue<Input, Value> implements ValueRequest<Value> {
+  readonly grain = 'function';
+  constructor(
+    readonly operation: string,
+    readonly key: string,
+    readonly policy: ValuePolicy,
+    private readonly tagsFor: (value: Value, input: Input) => Set<string>,
+    private readonly input: Input,
+  ) {}
+  tagsOf(value: Value): Set<string> {
+    return this.tagsFor(value, this.input);
+  }
+}
+
 interface CommonOptions {
   name: string;
   maxAge: number;
@@ -146,16 +164,11 @@ export function createFunctionCache(values: ValueCache, index: SchemaIndex): Fun
       const { name, policy, resultType, replaceTags } = define('cached', fn, options);
       const keyOf = options.key ?? ((...args: Args) => stringify(args) ?? '');
       const { tags } = options;
+      const tagsFor = (result: Result, args: Args) => tagsOf(resultType, result, tags?.(result, args), replaceTags);
       return async function cachedFunction(this: unknown, ...args: Args): Promise<Result> {
         const identity = keyOf(...args);
         if (typeof identity !== 'string') throw new TypeError(`cached "${name}": expected key(...) to return a string, got ${typeof identity}`);
-        const request: ValueRequest<Result> = {
-          grain: 'function',
-          operation: name,
-          key: valueKey('function', name, identity),
-          policy,
-          tagsOf: (result) => tagsOf(resultType, result, tags?.(result, args), replaceTags),
-        };
+        const request = new FunctionValue(name, valueKey('function', name, identity), policy, tagsFor, args);
         const { value, life } = await values.get(request, () => fn.apply(this, args));
         remember(value, life);
         return value;
@@ -166,17 +179,12 @@ export function createFunctionCache(values: ValueCache, index: SchemaIndex): Fun
       const { name, policy, resultType, replaceTags } = define('cachedBatch', batchFn, options);
       const keyOf = options.key ?? ((key: Key) => stringify(key) ?? '');
       const { tags } = options;
+      const tagsFor = (value: Value, key: Key) => tagsOf(resultType, value, tags?.(value, key), replaceTags);
       return async function cachedBatchFunction(keys: readonly Key[]): Promise<(Value | Error)[]> {
-        const requests = keys.map((key): ValueRequest<Value> => {
+        const requests = keys.map((key) => {
           const identity = keyOf(key);
           if (typeof identity !== 'string') throw new TypeError(`cachedBatch "${name}": expected key(...) to return a string, got ${typeof identity}`);
-          return {
-            grain: 'function',
-            operation: name,
-            key: valueKey('function', name, identity),
-            policy,
-            tagsOf: (value) => tagsOf(resultType, value, tags?.(value, key), replaceTags),
-          };
+          return new FunctionValue(name, valueKey('function', name, identity), policy, tagsFor, key);
         });
         const results = await values.getMany(requests, (positions) => batchFn(positions.map((position) => keys[position])));
         return results.map((result) => {

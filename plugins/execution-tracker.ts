@@ -41,11 +41,11 @@ import {
   type HintIndex,
   type PolicyValues,
 } from './cache-hints.ts';
-import type { CacheScope } from './store.ts';
+import type { CacheScope, MaybePromise } from './store.ts';
 import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation } from './cache-tags.ts';
 import type { SchemaIndex } from './schema-index.ts';
 import type { RequestLike } from './cache-key.ts';
-import { valueKey, type ValueCache, type ValuePolicy } from './value-cache.ts';
+import { valueKey, type ValueCache, type ValuePolicy, type ValueRequest } from './value-cache.ts';
 
 const PREVIOUS_VERSION = Symbol.for('graphql-cache-layer.previousVersion');
 
@@ -324,7 +324,7 @@ function wrapResolver(
   }
 
   /** The tags of a cached field's value, by the rules of answers, and its parent's entity and type. */
-  function cachedValueTags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): Set<string> | Promise<Set<string>> {
+  function cachedValueTags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): MaybePromise<Set<string>> {
     const own = createTracker(false);
     tagValue(own, source, value, context, info);
     // The value was derived from its parent: a write of the parent, or a purge of its type, evicts it.
@@ -337,6 +337,8 @@ function wrapResolver(
     return own.pending.length === 0 ? own.tags : trackerSettled(own).then(() => own.tags);
   }
 
+  const cachedField: CachedFieldRules = { policy: cachedValuePolicy, tags: cachedValueTags };
+
   /** A cached field in a query: its value from the value cache or its resolver, then tracked as any field's. */
   function resolveCached(source: unknown, args: unknown, context: unknown, info: GraphQLResolveInfo, control: FieldCacheControl, tracker: Tracker | undefined): unknown {
     const identity = identityOf(source, args, context);
@@ -347,13 +349,7 @@ function wrapResolver(
     if (tracker !== undefined && info.path.prev !== undefined && source !== null && typeof source === 'object') {
       addObject(tracker, parent.name, source, false);
     }
-    const request = {
-      grain: 'field' as const,
-      operation: coordinate,
-      key: valueKey('field', coordinate, identity),
-      policy: () => cachedValuePolicy(control),
-      tagsOf: (value: unknown) => cachedValueTags(source, value, context, info),
-    };
+    const request = new FieldValue(coordinate, valueKey('field', coordinate, identity), cachedField, control, source, context, info);
     return values.get(request, () => original(source, args, context, info)).then(({ value, life }) => {
       if (tracker !== undefined) {
         if (life !== undefined) restrictPolicy(tracker.policy, { maxAge: values.remainingSeconds(life) });
@@ -393,6 +389,35 @@ function wrapResolver(
     if (tracker === undefined) return original(source, args, context, info);
     return resolveTracked(source, args, context, info, control, tracker);
   };
+}
+
+/** How one cached field's values are kept and tagged. */
+interface CachedFieldRules {
+  policy(control: FieldCacheControl): ValuePolicy | null;
+  tags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): MaybePromise<Set<string>>;
+}
+
+/**
+ * One resolution of a cached field, as the value cache asks about it. A class, so that no closure
+ * is made per resolution (under tsx every named closure costs a `defineProperty`).
+ */
+class FieldValue implements ValueRequest<unknown> {
+  readonly grain = 'field';
+  constructor(
+    readonly operation: string,
+    readonly key: string,
+    private readonly rules: CachedFieldRules,
+    private readonly control: FieldCacheControl,
+    private readonly source: unknown,
+    private readonly context: unknown,
+    private readonly info: GraphQLResolveInfo,
+  ) {}
+  policy(): ValuePolicy | null {
+    return this.rules.policy(this.control);
+  }
+  tagsOf(value: unknown): MaybePromise<Set<string>> {
+    return this.rules.tags(this.source, value, this.context, this.info);
+  }
 }
 
 /** The concrete type of an object returned as an interface or union (later, if resolveType is async). */

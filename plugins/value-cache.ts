@@ -274,20 +274,22 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
 
   /** One round trip for `keys` (one `get` each without `getMany`); undefined when the store failed. */
   function lookupMany(keys: readonly string[]): MaybePromise<ManyLookups | undefined> {
-    const failed = (error: unknown) => lookupFailed(error, () => undefined);
     try {
       if (store.getMany) {
         const many = store.getMany(keys);
-        const spread = ({ entries, ticket }: ManyLookup): ManyLookups => ({ entries, tickets: keys.map(() => ticket) });
-        return isPromise(many) ? many.then(spread, failed) : spread(many);
+        return isPromise(many) ? many.then((found) => oneTicketEach(keys, found), lookupManyFailed) : oneTicketEach(keys, many);
       }
       return Promise.all(keys.map((key) => store.get(key))).then(
         (lookups) => ({ entries: lookups.map((lookup) => lookup.entry), tickets: lookups.map((lookup) => lookup.ticket) }),
-        failed,
+        lookupManyFailed,
       );
     } catch (error) {
-      return failed(error);
+      return lookupManyFailed(error);
     }
+  }
+
+  function lookupManyFailed(error: unknown): undefined {
+    return lookupFailed(error, () => undefined);
   }
 
   function isFresh(entry: CacheEntry, at: number): boolean {
@@ -483,6 +485,11 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
       onBypass?.({ grain, kind: 'bypass', operation });
     },
   };
+}
+
+/** `getMany`'s one ticket, for each key. */
+function oneTicketEach(keys: readonly string[], { entries, ticket }: ManyLookup): ManyLookups {
+  return { entries, tickets: keys.map(() => ticket) };
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {

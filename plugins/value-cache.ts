@@ -257,7 +257,7 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
     if (ticket === undefined) {
       const found = await lookupOne(request.key);
       if (found === undefined) return bypass(request, compute);
-      if (found.entry && now() - found.entry.createdAt < found.entry.maxAgeMs) return served(request, found.entry, 'hit');
+      if (found.entry && isFresh(found.entry, now())) return served(request, found.entry, 'hit');
       ticket = found.ticket;
     }
     return execute(request, compute, { position: 0, lead: undefined, ticket });

@@ -5,7 +5,8 @@
  *   raw            node:http sending the exact bytes of our hit (the upper bound)
  *   yoga-plugin    graphql-yoga + @graphql-yoga/plugin-response-cache, defaults, same schema and data
  *   ours-disabled  our server with CACHE_ENABLED=false
- *   ours-memory    our server, in-memory cache (the default)
+ *   ours-memory    our server, in-memory cache (the default: answers, loaders and cached fields)
+ *   ours-response-only  the same, caching whole answers only (no loader, no field): varied and private only
  *   ours-redis     our server on a throw-away redis-server, in-process tier off (CACHE_MEMORY_BYTES=0)
  * All of them stay up for the whole run; only one is under load at a time. Scenarios (lib/load.ts),
  * autocannon with BENCH_CONNECTIONS connections:
@@ -13,6 +14,9 @@
  *          in MISS_ROUNDS rounds (first: see missScenario)
  *   hit    a warm-up, then HIT_ROUNDS runs of BENCH_SECONDS per server
  *   mixed  one run of BENCH_SECONDS per server
+ *   varied, varied-300, private  after every row they can reach was read once: a warm-up, then
+ *          RESOLVER_ROUNDS runs of BENCH_SECONDS per server (ours only), counting the SQL
+ *          statements each server sent (its bench-only `GET /bench/statements`)
  * Rounds alternate the order of the servers, so that a change in the machine's load (other
  * processes) falls on all of them rather than on one. Then the eviction cost of the memory and
  * Redis stores (eviction.ts).
@@ -37,14 +41,19 @@ import {
   MISS_KEYS,
   missBody,
   mixedBody,
-  probeBodies,
+  primeRequests,
+  privateRequest,
+  probeRequests,
   run,
   runLoad,
   stopLoad,
   summarise,
+  variedBody,
+  variedKnownBody,
   type LoadResult,
   type Run,
   type ScenarioName,
+  type ScenarioRequest,
 } from './lib/load.ts';
 import { HOST, freePort, memory, spawnChild, stopAll, waitFor, type Child } from './lib/processes.ts';
 import { startRedis, type RedisHandle } from './lib/redis.ts';
@@ -116,6 +125,8 @@ function ours(name: string, port: number, extra: NodeJS.ProcessEnv): Child {
 }
 
 const ALL: ScenarioName[] = ['hit', 'miss', 'mixed'];
+/** The scenarios that compare caching whole answers with caching resolvers too. */
+const RESOLVER_SCENARIOS: ScenarioName[] = ['varied', 'varied-300', 'private'];
 
 const SPECS: Record<ServerId, ServerSpec> = {
   raw: {
@@ -143,14 +154,21 @@ const SPECS: Record<ServerId, ServerSpec> = {
   'ours-disabled': {
     id: 'ours-disabled',
     label: 'ours, cache disabled',
-    scenarios: ALL,
+    scenarios: [...ALL, ...RESOLVER_SCENARIOS],
     expectsXCacheHit: false,
     start: (port) => ours('ours-disabled', port, { CACHE_ENABLED: 'false' }),
+  },
+  'ours-response-only': {
+    id: 'ours-response-only',
+    label: 'ours, in-memory, response cache only',
+    scenarios: RESOLVER_SCENARIOS,
+    expectsXCacheHit: true,
+    start: (port) => ours('ours-response-only', port, { BENCH_RESOLVER_CACHING: 'false' }),
   },
   'ours-memory': {
     id: 'ours-memory',
     label: 'ours, in-memory cache',
-    scenarios: ALL,
+    scenarios: [...ALL, ...RESOLVER_SCENARIOS],
     expectsXCacheHit: true,
     start: (port) => ours('ours-memory', port, {}),
   },
@@ -164,12 +182,14 @@ const SPECS: Record<ServerId, ServerSpec> = {
 };
 
 /** The GraphQL servers, started together; raw starts after them, with the bytes of ours-memory's hit. */
-const GRAPHQL_SERVERS: ServerId[] = ['yoga-plugin', 'ours-disabled', 'ours-memory', 'ours-redis'];
+const GRAPHQL_SERVERS: ServerId[] = ['yoga-plugin', 'ours-disabled', 'ours-response-only', 'ours-memory', 'ours-redis'];
 /** The order of the table and of the first round of each scenario. */
-const TABLE_ORDER: ServerId[] = ['raw', 'yoga-plugin', 'ours-disabled', 'ours-memory', 'ours-redis'];
+const TABLE_ORDER: ServerId[] = ['raw', 'yoga-plugin', 'ours-disabled', 'ours-response-only', 'ours-memory', 'ours-redis'];
 
 /** Hit rounds of BENCH_SECONDS per server. */
 const HIT_ROUNDS = 2;
+/** Rounds of BENCH_SECONDS per server of the varied and private scenarios. */
+const RESOLVER_ROUNDS = 2;
 /** Miss rounds per server (even, so each server runs first as often as last); the miss requests are split evenly between them. */
 const MISS_ROUNDS = 6;
 /**
@@ -192,10 +212,10 @@ interface Answer {
   text: string;
 }
 
-async function post(url: string, body: string): Promise<Answer> {
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
     body,
     signal: AbortSignal.timeout(10_000),
   });
@@ -264,11 +284,13 @@ async function warmHit(server: Running, reference?: Hit): Promise<Hit> {
   return { body: second.text, contentType: second.headers.get('content-type') ?? 'application/json; charset=utf-8' };
 }
 
+async function send(server: Running, scenario: string, { body, headers }: ScenarioRequest): Promise<void> {
+  const failed = graphqlErrors(await post(server.url, body, headers));
+  if (failed !== undefined) throw new Error(`${server.spec.id}: a ${scenario} request failed: ${failed}\n  request: ${body}`);
+}
+
 async function probe(server: Running, scenario: ScenarioName): Promise<void> {
-  for (const body of probeBodies(scenario)) {
-    const failed = graphqlErrors(await post(server.url, body));
-    if (failed !== undefined) throw new Error(`${server.spec.id}: a ${scenario} request failed: ${failed}\n  request: ${body}`);
-  }
+  for (const request of probeRequests(scenario)) await send(server, scenario, request);
 }
 
 /** Round r runs the servers in table order, round r + 1 in reverse, so drift in the machine's load cancels out. */
@@ -410,6 +432,53 @@ mixed: ${seconds} s each`);
   }
 }
 
+/** SQL statements the server has sent so far (ours, from its bench-only endpoint). */
+async function statementsSent(server: Running): Promise<number> {
+  const response = await fetch(new URL('/bench/statements', server.url), { signal: AbortSignal.timeout(10_000) });
+  if (response.status !== 200) throw new Error(`${server.spec.id}: GET /bench/statements answered ${response.status}`);
+  return ((await response.json()) as { statements: number }).statements;
+}
+
+const RESOLVER_BODIES: Record<string, (i: number) => string | ScenarioRequest> = { varied: variedBody, 'varied-300': variedKnownBody, private: privateRequest };
+/** Where the warm-ups take their requests: past anything the measured rounds reach. */
+const RESOLVER_WARMUP_FIRST_INDEX = 50_000_000;
+
+/**
+ * The varied and private scenarios. Every row they can reach is read once first, so that what is
+ * measured is the steady state; then a warm-up, and RESOLVER_ROUNDS rounds of BENCH_SECONDS per
+ * server in alternating order, each on requests no earlier round sent, with the statements the
+ * server sent during the rounds.
+ */
+async function resolverScenarios(servers: Running[]): Promise<void> {
+  const primes = primeRequests();
+  console.log(`\nvaried and private: ${primes.length} requests first read every row they reach, on each server`);
+  for (const server of servers) for (const request of primes) await send(server, 'priming', request);
+  for (const scenario of RESOLVER_SCENARIOS) {
+    const body = RESOLVER_BODIES[scenario];
+    console.log(`\n${scenario}: warm-up ${warmupSeconds} s each, then ${RESOLVER_ROUNDS} rounds of ${seconds} s each, alternating order`);
+    for (const server of servers) {
+      await probe(server, scenario);
+      await run({ url: server.url, pid: server.child.pid, seconds: warmupSeconds, connections, body, firstIndex: RESOLVER_WARMUP_FIRST_INDEX });
+    }
+    const runs = new Map<Running, Run[]>(servers.map((server) => [server, []]));
+    const statements = new Map<Running, number>(servers.map((server) => [server, 0]));
+    for (let round = 0; round < RESOLVER_ROUNDS; round++) {
+      for (const server of inRoundOrder(servers, round)) {
+        const before = await statementsSent(server);
+        runs.get(server)?.push(await run({ url: server.url, pid: server.child.pid, seconds, connections, body, firstIndex: round * 10_000_000 }));
+        statements.set(server, (statements.get(server) ?? 0) + (await statementsSent(server)) - before);
+      }
+    }
+    for (const server of servers) {
+      const result = summarise(runs.get(server) ?? []);
+      record(server, scenario, result);
+      const perRequest = (statements.get(server) ?? 0) / result.requests;
+      (server.result.statementsPerRequest ??= {})[scenario] = perRequest;
+      console.log(`  ${server.spec.label.padEnd(LABEL_WIDTH)} ${perRequest.toFixed(3)} SQL statements per request`);
+    }
+  }
+}
+
 // ── Results ────────────────────────────────────────────────────────────────────────────
 
 function computeRatios(servers: ServerResult[]): { ratios: BenchResults['ratios']; targets: Target[] } {
@@ -453,6 +522,10 @@ function computeRatios(servers: ServerResult[]): { ratios: BenchResults['ratios'
   target('Redis hit (in-process tier off) req/s ÷ raw node:http', hitVsRaw['ours-redis'], '>=', 0.4);
   target('miss CPU per request, in-memory ÷ cache disabled', ratios.missCpuOursMemoryVsDisabled, '<=', 1.1, spread);
   target('in-memory hit p99 ÷ raw p99', ratios.hitP99OursMemoryVsRaw, '<=', 2);
+  const scenarioRps = (id: ServerId, scenario: ScenarioName) => by(id)?.scenarios[scenario]?.reqPerSec;
+  target('varied req/s, response + resolver caching ÷ response cache only', ratio(scenarioRps('ours-memory', 'varied'), scenarioRps('ours-response-only', 'varied')), '>=', 3);
+  target('varied SQL statements per request, response + resolver caching', by('ours-memory')?.statementsPerRequest?.varied, '<=', 0.2);
+  target('private mix req/s, response + resolver caching ÷ response cache only', ratio(scenarioRps('ours-memory', 'private'), scenarioRps('ours-response-only', 'private')), '>=', 3);
   return { ratios, targets };
 }
 
@@ -488,7 +561,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const machine = currentMachine();
   // A safety net far above a normal run: a hung server cannot keep the bench (and its children) alive.
-  const budgetSeconds = 10 * (HIT_ROUNDS + 3) * seconds + 300;
+  const budgetSeconds = 10 * (HIT_ROUNDS + 3 + 2 * RESOLVER_ROUNDS) * seconds + 600;
   const watchdog = setTimeout(() => {
     console.error(`\nbench: still running after ${budgetSeconds} s; stopping everything.`);
     void shutdown().finally(() => process.exit(1));
@@ -520,6 +593,7 @@ async function main(): Promise<void> {
   const missRequests = await missScenario(withScenario('miss'));
   await hitScenario(withScenario('hit'));
   await mixedScenario(withScenario('mixed'));
+  await resolverScenarios(withScenario('varied'));
   for (const server of all) server.result.peakRssBytes = memory(server.child.pid).peakRssBytes;
   await Promise.all(all.map((server) => server.child.stop()));
 
@@ -559,6 +633,7 @@ async function main(): Promise<void> {
       warmupSeconds,
       hitRounds: HIT_ROUNDS,
       missRounds: MISS_ROUNDS,
+      resolverRounds: RESOLVER_ROUNDS,
       connections,
       pipelining: 1,
       loadGenerator: autocannonVersion(),

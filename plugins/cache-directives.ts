@@ -4,7 +4,7 @@
  */
 import { parse, type DocumentNode } from 'graphql';
 
-/** The SDL of `@cacheControl` and `@cacheList`: add it to your schema's type definitions. */
+/** The SDL of `@cacheControl`, `@cacheList` and `@cacheResolver`: add it to your schema's type definitions. */
 export const cacheDirectivesTypeDefs: string = /* GraphQL */ `
 """
 Who may be served a cached answer: PUBLIC answers are shared by everyone,
@@ -32,6 +32,13 @@ exactly the lists it joins: an element of this list belongs to the list of the o
 its \`via\` field returns (e.g. \`Category.products @cacheList(via: "category")\`).
 """
 directive @cacheList(via: String!) on FIELD_DEFINITION
+
+"""
+Caches what the field's resolver returns (a field of an object type), keyed by the field, its
+parent's id, its arguments and, when the field is PRIVATE, the session: \`maxAge\` seconds fresh,
+\`swr\` seconds more served stale while one refresh runs. The sub-selection still resolves as usual.
+"""
+directive @cacheResolver(maxAge: Int!, swr: Int) on FIELD_DEFINITION
 `;
 
 /** `cacheDirectivesTypeDefs`, parsed: for schemas built from `DocumentNode`s. */

@@ -28,13 +28,13 @@ export interface CacheableAnswer {
 
 export const NO_STORE = 'no-store';
 
-/** Seconds the answer stays fresh from `now`: its whole maxAge when just produced. */
-export function freshSeconds(entry: CacheEntry, now: number, fromCache: boolean): number {
+/** Seconds the answer (or a cached value) stays fresh from `now`: its whole maxAge when just produced. */
+export function freshSeconds(entry: Pick<CacheEntry, 'createdAt' | 'maxAgeMs'>, now: number, fromCache: boolean): number {
   const maxAge = Math.floor(entry.maxAgeMs / 1000);
   return fromCache ? Math.max(0, maxAge - ageSeconds(entry, now)) : maxAge;
 }
 
-export function ageSeconds(entry: CacheEntry, now: number): number {
+export function ageSeconds(entry: Pick<CacheEntry, 'createdAt'>, now: number): number {
   return Math.max(0, Math.floor((now - entry.createdAt) / 1000));
 }
 

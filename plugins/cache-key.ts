@@ -42,18 +42,21 @@ export function hashKey(text: string): string {
  * session (when there is one). Wrap it to add what else an answer depends on, e.g. a header:
  * `` (input) => `${defaultBuildCacheKey(input)}:${input.request.headers.get('accept-language') ?? ''}` ``.
  */
-export const defaultBuildCacheKey: BuildCacheKey = ({ documentHash, operationName, variables, session }) => {
-  const preimage = `${documentHash}\n${operationName}\n${variables}\n${session === null ? '-' : `s:${session}`}`;
+export const defaultBuildCacheKey: BuildCacheKey = ({ documentHash, operationName, variables, session }) =>
+  rememberedHash(`${documentHash}\n${operationName}\n${variables}\n${session === null ? '-' : `s:${session}`}`);
+
+// Hot keys repeat: remembering their hashes takes a hash off every hit.
+const hashedKeys = new LRUCache<string, string>({ maxSize: 8 * 1024 * 1024, sizeCalculation: (key, preimage) => preimage.length + key.length });
+
+/** `hashKey(preimage)`, remembered for the hot preimages (answers' keys, values' identities). */
+export function rememberedHash(preimage: string): string {
   let key = hashedKeys.get(preimage);
   if (key === undefined) {
     key = hashKey(preimage);
     hashedKeys.set(preimage, key);
   }
   return key;
-};
-
-// Hot keys repeat: remembering their hashes takes a hash off every hit.
-const hashedKeys = new LRUCache<string, string>({ maxSize: 8 * 1024 * 1024, sizeCalculation: (key, preimage) => preimage.length + key.length });
+}
 
 /** Variables as JSON whose object keys are sorted, so `{a,b}` and `{b,a}` share a key. */
 export function stableVariables(variables: Record<string, unknown> | null | undefined): string {

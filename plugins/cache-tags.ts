@@ -35,6 +35,24 @@ export const fieldListTag = (parentType: string, field: string) => `${parentType
 export const nullTag = (typeName: string) => `null:${typeName}`;
 export const typeTag = (typeName: string) => `type:${typeName}`;
 
+/**
+ * Builders of the cache's tags, for the `tags` option of `cached` and `cachedBatch`: a value
+ * tagged with one of these is evicted by whatever evicts answers under the same tag, so tags are
+ * never written by hand.
+ */
+export const cacheTags = {
+  /** `Product:7`: evicted when a mutation writes (or returns) that object, or by `evictEntity`. */
+  entity: entityTag,
+  /** `Category:3.products`: evicted when an element joins or leaves that parent's `@cacheList` list. */
+  list: parentListTag,
+  /** `Query.products`: evicted when any object that list field can hold is written. */
+  field: fieldListTag,
+  /** `type:Product`: evicted by `evictType('Product')`. */
+  type: typeTag,
+  /** `null:Product`: evicted when any Product is written (a lookup that found nothing may now find it). */
+  null: nullTag,
+} as const;
+
 export interface ListRelation {
   /** The type that owns the list, e.g. Category. */
   parentType: string;

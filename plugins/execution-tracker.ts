@@ -6,7 +6,15 @@
  *
  * Every field resolver of the schema is wrapped once at start-up. Requests the cache does not
  * track pay one WeakMap lookup and one `info.cacheControl` object per field.
+ *
+ * The same wrapping serves the field grain: a field with `@cacheResolver` (or `cachedFields`)
+ * reads its resolved value through the value cache, keyed by its coordinate, its parent's id,
+ * its arguments and, when the field is PRIVATE, the session. Whether the value came from the
+ * cache or from the resolver, the answer's tags and policy are collected from it as for any
+ * field, and the answer may not outlive what is left of the value's life. Objects that cached
+ * functions returned restrict it the same way (`remainingSeconds`).
  */
+import { stringify } from 'safe-stable-stringify';
 import {
   defaultFieldResolver,
   getNamedType,
@@ -33,9 +41,11 @@ import {
   type HintIndex,
   type PolicyValues,
 } from './cache-hints.ts';
-import type { CacheScope } from './store.ts';
+import type { CacheScope, MaybePromise } from './store.ts';
 import { entityTag, fieldListTag, nullTag, parentListTag, typeTag, type ListRelation } from './cache-tags.ts';
 import type { SchemaIndex } from './schema-index.ts';
+import type { RequestLike } from './cache-key.ts';
+import { valueKey, type ValueCache, type ValuePolicy, type ValueRequest } from './value-cache.ts';
 
 const PREVIOUS_VERSION = Symbol.for('graphql-cache-layer.previousVersion');
 
@@ -105,18 +115,28 @@ declare module 'graphql' {
 /** The tracker of the request a resolver runs for, if the cache tracks it. */
 export type TrackerOf = (context: unknown) => Tracker | undefined;
 
+export interface Instrumentation {
+  /** The tracker of the request a resolver runs for, if the cache tracks it. */
+  trackerOf: TrackerOf;
+  /** Whole seconds left of an object a cached function returned; undefined for any other object. */
+  remainingSeconds(object: object): number | undefined;
+  /** Where cached fields' values live. */
+  values: ValueCache;
+  /** Who a request is for: keys the values of PRIVATE cached fields. */
+  session(request: RequestLike): string | null | undefined;
+}
+
 const instrumented = new WeakSet<GraphQLSchema>();
 
 /** Wraps every field resolver of `schema` in place; a schema is instrumented once. */
-export function instrumentSchema(index: SchemaIndex, trackerOf: TrackerOf): void {
+export function instrumentSchema(index: SchemaIndex, instrumentation: Instrumentation): void {
   const { schema } = index;
   if (instrumented.has(schema)) throw new Error('this schema is already instrumented by another response cache');
   instrumented.add(schema);
-  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
-      field.resolve = wrapResolver(type, field, roots.has(type), type === schema.getMutationType(), index, trackerOf);
+      field.resolve = wrapResolver(type, field, index.isRootType(type), type === schema.getMutationType(), index, instrumentation);
     }
   }
 }
@@ -173,8 +193,8 @@ function wrapResolver(
   isRoot: boolean,
   /** A mutation root field: the objects it returns are the ones the mutation wrote. */
   writes: boolean,
-  { hints, tags: tagIndex, defaultMaxAge }: SchemaIndex,
-  trackerOf: TrackerOf,
+  { hints, tags: tagIndex, defaultMaxAge, cachedFields }: SchemaIndex,
+  { trackerOf, remainingSeconds, values, session }: Instrumentation,
 ): GraphQLFieldResolver<unknown, unknown> {
   const original = field.resolve ?? defaultFieldResolver;
   const hintPlan = planFieldHint(hints, parent, field, isRoot);
@@ -188,6 +208,14 @@ function wrapResolver(
   const nullableTag = composite && !isNonNullType(field.type) ? nullTag(named.name) : undefined;
   const probedLists = tagIndex.relations.viaFieldsByType.get(parent.name)?.get(field.name);
   const idField = tagIndex.idField(parent.name);
+  const cached = cachedFields.get(coordinate);
+  // Keyed per session when the field's own hint or its type's makes it PRIVATE.
+  const privateField = hintPlan.base.scope === 'PRIVATE';
+  const cachedPolicy: ValuePolicy | undefined = cached && {
+    maxAgeMs: cached.maxAge * 1000,
+    swrMs: cached.swr * 1000,
+    scope: privateField ? 'PRIVATE' : 'PUBLIC',
+  };
 
   /** Records one object of a known concrete type; each object once per request. */
   function addObject(tracker: Tracker, typeName: string, object: object, written: boolean) {
@@ -210,6 +238,9 @@ function wrapResolver(
       tracker.pending.push((value as Promise<unknown>).then((v) => addReturned(tracker, v, context, info)));
       return;
     }
+    // A cached function's result: the answer lives no longer than what is left of it.
+    const left = remainingSeconds(value);
+    if (left !== undefined) restrictPolicy(tracker.policy, { maxAge: left });
     if (Array.isArray(value)) {
       for (const element of value) addReturned(tracker, element, context, info);
       return;
@@ -223,6 +254,11 @@ function wrapResolver(
   /** Query answers: the field's policy, and the list and null tags its value earns. */
   function settleRead(tracker: Tracker, source: unknown, control: FieldCacheControl, value: unknown, context: unknown, info: GraphQLResolveInfo) {
     restrictPolicy(tracker.policy, control.policy ? policyOf(control.policy, hintPlan.takesDefault, defaultMaxAge) : staticPolicy);
+    tagValue(tracker, source, value, context, info);
+  }
+
+  /** The tags a field's value earns: its type, list or null tag, and the objects it holds. */
+  function tagValue(tracker: Tracker, source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo) {
     if (!composite) return;
     tracker.tags.add(returnTypeTag!);
     if (value == null) {
@@ -253,18 +289,80 @@ function wrapResolver(
     }
   }
 
-  return function trackedResolver(source, args, context, info: GraphQLResolveInfo) {
-    // Every resolver gets Apollo's API, whether or not its hint counts: one written for Apollo
-    // must not fail on a request the cache does not track (a mutation, an anonymous PRIVATE read).
-    const control = new FieldCacheControl(hints, hintPlan.base, coordinate);
-    info.cacheControl = control;
-    const tracker = trackerOf(context);
-    if (tracker === undefined) return original(source, args, context, info);
+  /**
+   * What identifies a cached field's value besides its coordinate: the parent's id (none at the
+   * root), the arguments and, for a PRIVATE field, the session. Undefined when the value cannot
+   * be keyed: a parent without an id, or a PRIVATE field without a session.
+   */
+  function identityOf(source: unknown, args: unknown, context: unknown): string | undefined {
+    let parentId: unknown = null;
+    if (!isRoot) {
+      parentId = idField === undefined || source === null || typeof source !== 'object' ? undefined : (source as Record<string, unknown>)[idField];
+      if (parentId === undefined || parentId === null) return undefined;
+    }
+    let sessionId: string | null = null;
+    if (privateField) {
+      const request = (context as { request?: RequestLike } | null | undefined)?.request;
+      sessionId = (request && session(request)) ?? null;
+      if (sessionId === null) return undefined;
+    }
+    return stringify([parentId, args, sessionId]) ?? '';
+  }
 
+  /**
+   * A computed value's policy: the field's, narrowed by a hint its resolver set. A value the
+   * resolver made PRIVATE is not stored under a key without a session, nor one it gave maxAge 0.
+   */
+  function cachedValuePolicy(control: FieldCacheControl): ValuePolicy | null {
+    const dynamic = control.policy;
+    if (dynamic === undefined) return cachedPolicy!;
+    if (dynamic.scope === 'PRIVATE' && !privateField) return null;
+    if (dynamic.maxAge === 0) return null;
+    const maxAgeMs = dynamic.maxAge === undefined ? cachedPolicy!.maxAgeMs : Math.min(cachedPolicy!.maxAgeMs, dynamic.maxAge * 1000);
+    const swrMs = dynamic.swr === undefined ? cachedPolicy!.swrMs : Math.min(cachedPolicy!.swrMs, dynamic.swr * 1000);
+    return { ...cachedPolicy!, maxAgeMs, swrMs };
+  }
+
+  /** The tags of a cached field's value, by the rules of answers, and its parent's entity and type. */
+  function cachedValueTags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): MaybePromise<Set<string>> {
+    const own = createTracker(false);
+    tagValue(own, source, value, context, info);
+    // The value was derived from its parent: a write of the parent, or a purge of its type, evicts it.
+    const parentId = isRoot || idField === undefined ? undefined : (source as Record<string, unknown>)[idField];
+    if (parentId != null) {
+      own.tags.add(entityTag(parent.name, parentId));
+      own.tags.add(typeTag(parent.name));
+    }
+    // Most values are tagged at once; an async resolveType leaves some for later.
+    return own.pending.length === 0 ? own.tags : trackerSettled(own).then(() => own.tags);
+  }
+
+  const cachedField: CachedFieldRules = { policy: cachedValuePolicy, tags: cachedValueTags };
+
+  /** A cached field in a query: its value from the value cache or its resolver, then tracked as any field's. */
+  function resolveCached(source: unknown, args: unknown, context: unknown, info: GraphQLResolveInfo, control: FieldCacheControl, tracker: Tracker | undefined): unknown {
+    const identity = identityOf(source, args, context);
+    if (identity === undefined) {
+      values.notCached('field', coordinate);
+      return tracker === undefined ? original(source, args, context, info) : resolveTracked(source, args, context, info, control, tracker);
+    }
+    if (tracker !== undefined && info.path.prev !== undefined && source !== null && typeof source === 'object') {
+      addObject(tracker, parent.name, source, false);
+    }
+    const request = new FieldValue(coordinate, valueKey('field', coordinate, identity), cachedField, control, source, context, info);
+    return values.get(request, () => original(source, args, context, info)).then(({ value, life }) => {
+      if (tracker !== undefined) {
+        if (life !== undefined) restrictPolicy(tracker.policy, { maxAge: values.remainingSeconds(life) });
+        settleRead(tracker, source, control, value, context, info);
+      }
+      return value;
+    });
+  }
+
+  function resolveTracked(source: unknown, args: unknown, context: unknown, info: GraphQLResolveInfo, control: FieldCacheControl, tracker: Tracker): unknown {
     if (info.path.prev !== undefined && source !== null && typeof source === 'object') {
       addObject(tracker, parent.name, source, tracker.mutation && isWrittenObject(info));
     }
-
     if (tracker.mutation) {
       if (probedLists && tracker.probePrefix !== undefined && typeof info.path.key === 'string' && info.path.key.startsWith(tracker.probePrefix)) {
         // The same relation on the object as it was: the lists it leaves.
@@ -277,9 +375,49 @@ function wrapResolver(
       }
       return settle(original(source, args, context, info), (value) => settleWrite(tracker, value, context, info));
     }
-
     return settle(original(source, args, context, info), (value) => settleRead(tracker, source, control, value, context, info));
+  }
+
+  return function trackedResolver(source, args, context, info: GraphQLResolveInfo) {
+    // Every resolver gets Apollo's API, whether or not its hint counts: one written for Apollo
+    // must not fail on a request the cache does not track (a mutation, an anonymous PRIVATE read).
+    const control = new FieldCacheControl(hints, hintPlan.base, coordinate);
+    info.cacheControl = control;
+    const tracker = trackerOf(context);
+    // Only queries read cached fields: a mutation's fields must see what it wrote.
+    if (cached !== undefined && info.operation.operation === 'query') return resolveCached(source, args, context, info, control, tracker);
+    if (tracker === undefined) return original(source, args, context, info);
+    return resolveTracked(source, args, context, info, control, tracker);
   };
+}
+
+/** How one cached field's values are kept and tagged. */
+interface CachedFieldRules {
+  policy(control: FieldCacheControl): ValuePolicy | null;
+  tags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): MaybePromise<Set<string>>;
+}
+
+/**
+ * One resolution of a cached field, as the value cache asks about it. A class, so that no closure
+ * is made per resolution (under tsx every named closure costs a `defineProperty`).
+ */
+class FieldValue implements ValueRequest<unknown> {
+  readonly grain = 'field';
+  constructor(
+    readonly operation: string,
+    readonly key: string,
+    private readonly rules: CachedFieldRules,
+    private readonly control: FieldCacheControl,
+    private readonly source: unknown,
+    private readonly context: unknown,
+    private readonly info: GraphQLResolveInfo,
+  ) {}
+  policy(): ValuePolicy | null {
+    return this.rules.policy(this.control);
+  }
+  tagsOf(value: unknown): MaybePromise<Set<string>> {
+    return this.rules.tags(this.source, value, this.context, this.info);
+  }
 }
 
 /** The concrete type of an object returned as an interface or union (later, if resolveType is async). */

@@ -12,7 +12,7 @@
 
 // The engine, and the two places it plugs in: the GraphQL pipeline and, before it, node:http.
 export { createResponseCache, defaultShouldCacheResult } from './response-cache.ts';
-export type { ResponseCache, ResponseCacheOptions, CacheStats, CacheLogger } from './response-cache.ts';
+export type { ResponseCache, ResponseCacheOptions, CacheStats, GrainStats, CacheLogger } from './response-cache.ts';
 export type { CacheEvent, CacheGrain, CacheOutcomeKind, GrainCounts, CountsByGrain } from './cache-counters.ts';
 export type { EvictEvent, EvictionOutcome, EvictionReason, PendingEvictions } from './eviction-guard.ts';
 export { useResponseCache } from './use-response-cache.ts';
@@ -20,6 +20,12 @@ export type { UseResponseCacheOptions } from './use-response-cache.ts';
 export { createFastPath } from './http-front.ts';
 export type { FastPathOptions } from './http-front.ts';
 export type { PersistedQueryStore } from './graphql-params.ts';
+
+// Resolver-level caching on the same store and eviction: functions and DataLoader batch
+// functions (`cache.cached`, `cache.cachedBatch`), fields (`@cacheResolver`, `cachedFields`).
+export type { CachedFunctionOptions, CachedBatchOptions, BatchFunction } from './cached-functions.ts';
+export type { CachedFieldConfig, CachedFieldSetting } from './cached-fields.ts';
+export { cacheTags } from './cache-tags.ts';
 
 // What the schema and its resolvers say to the cache.
 export { cacheDirectivesTypeDefs, cacheDirectivesDocument } from './cache-directives.ts';
@@ -41,7 +47,7 @@ export { createRedisStore, DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from './redis-stor
 export type { RedisStore, RedisStoreOptions, RedisStoreOperation } from './redis-store.ts';
 export { createTieredStore } from './tiered-store.ts';
 export type { TieredStore, TieredStoreOptions, RemoteEviction } from './tiered-store.ts';
-export type { CacheStore, CacheEntry, CacheScope, Lookup, ReadTicket, StoreStats, MaybePromise } from './store.ts';
+export type { CacheStore, CacheEntry, CacheScope, Lookup, ManyLookup, ReadTicket, StoreStats, MaybePromise } from './store.ts';
 
 // For servers that already run @envelop/response-cache: our stores behind its `Cache`.
 export { createEnvelopCache, useEnvelopInvalidationBarrier, DEFAULT_ENVELOP_MAX_TTL_MS } from './envelop-cache.ts';

@@ -5,11 +5,14 @@
  * walks only the keys indexed under that tag, never the whole cache.
  */
 import { LRUCache } from 'lru-cache';
+import type { CacheGrain } from './cache-counters.ts';
 import {
   DEFAULT_TOMBSTONE_MS,
+  grainOfKey,
   type CacheEntry,
   type CacheStore,
   type Lookup,
+  type ManyLookup,
   type ReadTicket,
   type StoreStats,
 } from './store.ts';
@@ -42,11 +45,12 @@ export interface MemoryStoreOptions {
 /** A store whose every operation is synchronous; `get` never returns a promise. */
 export interface MemoryStore extends CacheStore {
   get(key: string): Lookup;
+  getMany(keys: readonly string[]): ManyLookup;
   set(key: string, entry: CacheEntry, ticket: ReadTicket): boolean;
   evict(tags: readonly string[]): number;
   clear(): void;
   close(): void;
-  stats(): StoreStats;
+  stats(): Required<StoreStats>;
 }
 
 interface Stored {
@@ -91,6 +95,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   /** tag → keys indexed under it. Kept exact by the LRU's dispose hook. */
   const index = new Map<string, Set<string>>();
+  /** Entries held per grain, kept by `set` and the dispose hook. */
+  const byGrain: Record<CacheGrain, number> = { response: 0, field: 0, function: 0, trpc: 0 };
 
   /** tag → epoch of its last eviction. */
   const tombstones = new Map<string, number>();
@@ -108,6 +114,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     maxSize: maxBytes,
     maxEntrySize: maxBytes,
     dispose: (stored, key) => {
+      byGrain[grainOfKey(key)]--;
       for (const tag of stored.entry.tags) {
         const keys = index.get(tag);
         if (keys === undefined) continue;
@@ -161,17 +168,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     lru.clear();
   }
 
+  /** The live entry under `key` at `at`, dropping an expired one. */
+  function live(key: string, at: number): CacheEntry | undefined {
+    const stored = lru.get(key);
+    if (stored === undefined) return undefined;
+    if (stored.expiresAt <= at) {
+      lru.delete(key);
+      return undefined;
+    }
+    return stored.entry;
+  }
+
   return {
     get(key) {
       const at = now();
       const ticket: ReadTicket = { epoch, issuedAt: at };
-      const stored = lru.get(key);
-      if (stored === undefined) return { ticket };
-      if (stored.expiresAt <= at) {
-        lru.delete(key);
-        return { ticket };
-      }
-      return { entry: stored.entry, ticket };
+      const entry = live(key, at);
+      return entry === undefined ? { ticket } : { entry, ticket };
+    },
+
+    getMany(keys) {
+      const at = now();
+      const ticket: ReadTicket = { epoch, issuedAt: at };
+      return { entries: keys.map((key) => live(key, at)), ticket };
     },
 
     set(key, entry, ticket) {
@@ -184,6 +203,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (size > maxBytes) return false;
       // The dispose hook unindexes a replaced entry during this call, so index the new one after.
       lru.set(key, { entry, expiresAt }, { size });
+      byGrain[grainOfKey(key)]++;
       for (const tag of entry.tags) {
         let keys = index.get(tag);
         if (keys === undefined) index.set(tag, (keys = new Set()));
@@ -218,7 +238,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     close: clear,
 
     stats() {
-      return { entries: lru.size, bytes: lru.calculatedSize, maxBytes, tags: index.size, tombstones: tombstones.size };
+      return {
+        entries: lru.size,
+        bytes: lru.calculatedSize,
+        maxBytes,
+        tags: index.size,
+        tombstones: tombstones.size,
+        entriesByGrain: { ...byGrain },
+      };
     },
   };
 }

@@ -23,6 +23,7 @@ import {
   type CacheEntry,
   type CacheStore,
   type Lookup,
+  type ManyLookup,
   type ReadTicket,
 } from './store.ts';
 
@@ -74,6 +75,7 @@ export interface RedisStoreOptions {
 /** The Redis store: every operation is one round trip (one Lua script), bounded by `commandTimeoutMs`. */
 export interface RedisStore extends CacheStore {
   get(key: string): Promise<Lookup>;
+  getMany(keys: readonly string[]): Promise<ManyLookup>;
   set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean>;
   evict(tags: readonly string[]): Promise<number>;
   clear(): Promise<void>;
@@ -153,6 +155,19 @@ if not m[2] then return { m[1] or '0', ms, false } end
 return { m[1] or '0', ms, redis.call('GET', ARGV[1] .. 'e:' .. m[2] .. ':' .. ARGV[2]) }
 `;
 
+// KEYS: epoch, gen. ARGV: key prefix, keys… Returns { epoch, redis time in ms, raw entry or false
+// for each key }: GET_LUA for many keys, with one epoch and one time for them all (one ticket).
+const GET_MANY_LUA = `#!lua flags=no-writes
+local m = redis.call('MGET', KEYS[1], KEYS[2])
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local reply = { m[1] or '0', ms }
+if not m[2] then return reply end
+local base = ARGV[1] .. 'e:' .. m[2] .. ':'
+for i = 2, #ARGV do reply[i + 1] = redis.call('GET', base .. ARGV[i]) end
+return reply
+`;
+
 // KEYS: epoch, gen. ARGV: key prefix, key, value, pttl, ticket epoch, ticket redis time,
 // tombstoneMs, tags… Returns 1 when stored, 0 when refused.
 const SET_LUA = `${META_LUA}
@@ -209,10 +224,13 @@ return 1
 
 /** What GET_LUA answers: the epoch, Redis's clock in ms, and the raw entry or null. */
 type GetReply = [string, number, string | null];
+/** What GET_MANY_LUA answers: the epoch, Redis's clock in ms, and a raw entry or null per key (none when no generation exists yet). */
+type GetManyReply = [string, number, ...(string | null)[]];
 
 interface ScriptedClient {
   graphqlCacheInit(epochKey: string, genKey: string): Promise<number>;
   graphqlCacheGet(epochKey: string, genKey: string, keyPrefix: string, key: string): Promise<GetReply>;
+  graphqlCacheGetMany(epochKey: string, genKey: string, keyPrefix: string, ...keys: string[]): Promise<GetManyReply>;
   graphqlCacheSet(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<number>;
   graphqlCacheEvict(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<number>;
   graphqlCacheClear(epochKey: string, genKey: string, channel: string, message: string): Promise<number>;
@@ -221,6 +239,7 @@ interface ScriptedClient {
 function defineScripts(client: Redis | Cluster): ScriptedClient {
   client.defineCommand('graphqlCacheInit', { numberOfKeys: 2, lua: INIT_LUA });
   client.defineCommand('graphqlCacheGet', { numberOfKeys: 2, lua: GET_LUA });
+  client.defineCommand('graphqlCacheGetMany', { numberOfKeys: 2, lua: GET_MANY_LUA });
   client.defineCommand('graphqlCacheSet', { numberOfKeys: 2, lua: SET_LUA });
   client.defineCommand('graphqlCacheEvict', { numberOfKeys: 2, lua: EVICT_LUA });
   client.defineCommand('graphqlCacheClear', { numberOfKeys: 2, lua: CLEAR_LUA });
@@ -248,6 +267,17 @@ function decodeEntry(raw: string): CacheEntry | undefined {
   if (!Array.isArray(header) || header[0] !== ENCODING_VERSION) return undefined;
   const [, createdAt, maxAgeMs, swrMs, scope, etag, tags] = header as [number, number, number, number, CacheEntry['scope'], string, string[]];
   return { body: raw.slice(newline + 1), createdAt, maxAgeMs, swrMs, scope, etag, tags };
+}
+
+/**
+ * A stored entry still alive at `at` on this instance's clock. Redis's TTL already holds this;
+ * checking with our clock too keeps instances whose clocks disagree a little from serving past
+ * the entry's own limit.
+ */
+function liveEntry(raw: string | null, at: number): CacheEntry | undefined {
+  if (raw === null) return undefined;
+  const entry = decodeEntry(raw);
+  return entry === undefined || entry.createdAt + entry.maxAgeMs + entry.swrMs <= at ? undefined : entry;
 }
 
 /** Settles like `promise`, or rejects with a `DeadlineError` after `ms`. Shared with the tiered store. */
@@ -360,12 +390,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
     const [epoch, serverTime, raw] = reply;
     const ticket: RedisTicket = { epoch: Number(epoch), issuedAt, serverTime };
-    if (raw === null) return { ticket };
-    const entry = decodeEntry(raw);
-    // Redis's TTL already holds this; checking with our clock too keeps instances whose clocks
-    // disagree a little from serving past the entry's own limit.
-    if (entry === undefined || entry.createdAt + entry.maxAgeMs + entry.swrMs <= issuedAt) return { ticket };
-    return { entry, ticket };
+    const entry = liveEntry(raw, issuedAt);
+    return entry === undefined ? { ticket } : { entry, ticket };
+  }
+
+  async function getMany(keys: readonly string[]): Promise<ManyLookup> {
+    const issuedAt = now();
+    let reply: GetManyReply;
+    try {
+      reply = await withDeadline(scripts.graphqlCacheGetMany(epochKey, genKey, namespace, ...keys), commandTimeoutMs, 'get');
+    } catch (error) {
+      onError(error, 'get');
+      const ticket: RedisTicket = { epoch: NO_STORE_EPOCH, issuedAt, serverTime: 0 };
+      return { entries: keys.map(() => undefined), ticket };
+    }
+    const [epoch, serverTime, ...raws] = reply;
+    const ticket: RedisTicket = { epoch: Number(epoch), issuedAt, serverTime };
+    return { entries: keys.map((_, i) => liveEntry(raws[i] ?? null, issuedAt)), ticket };
   }
 
   async function set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean> {
@@ -422,6 +463,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     channel,
     origin,
     get,
+    getMany,
     set,
     evict(tags) {
       if (tags.length === 0) return Promise.resolve(0);

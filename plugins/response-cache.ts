@@ -22,11 +22,14 @@ import {
   type CacheOutcome,
 } from './cache-http.ts';
 import { createCoalescer } from './coalescer.ts';
-import { createCacheCounters, type CacheEvent, type CountsByGrain, type GrainCounts } from './cache-counters.ts';
+import { createCacheCounters, type CacheEvent, type CacheGrain, type GrainCounts } from './cache-counters.ts';
+import { createFunctionCache, type CachedFunctions } from './cached-functions.ts';
+import type { CachedFieldConfig } from './cached-fields.ts';
 import { createEvictionGuard, type EvictEvent, type EvictionOutcome, type PendingEvictions } from './eviction-guard.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
 import { buildSchemaIndex, type SchemaIndex } from './schema-index.ts';
+import { createValueCache, type ValueCache } from './value-cache.ts';
 import type { CacheEntry, CacheScope, CacheStore, Lookup, MaybePromise, ReadTicket, StoreStats } from './store.ts';
 
 /** Where the cache reports what it absorbed: yoga's logger, pino, `console` all fit. */
@@ -51,6 +54,12 @@ export interface ResponseCacheOptions {
   defaultMaxAge?: number;
   /** Hints by type or field, merged over `@cacheControl` (config wins). @default {} */
   hints?: HintConfig;
+  /**
+   * Fields whose resolved values are cached, by coordinate, merged over `@cacheResolver` (config
+   * wins): `{ 'Query.search': { maxAge: 30 } }`. A field the schema lacks stops start-up.
+   * @default {}
+   */
+  cachedFields?: CachedFieldConfig;
   /** Id field per object type. @default {} (every type with an `id` field uses it) */
   idFields?: Record<string, string>;
   /**
@@ -97,8 +106,11 @@ export interface ResponseCacheOptions {
 /** Errors are never cached. */
 export const defaultShouldCacheResult = (result: ExecutionResult): boolean => !result.errors?.length;
 
-/** A response cache, as its users call it: purge, stats and close. Give it to `useResponseCache` and `createFastPath`. */
-export interface ResponseCache {
+/**
+ * A response cache, as its users call it: cache functions and batch functions on it, purge,
+ * stats and close. Give it to `useResponseCache` and `createFastPath`.
+ */
+export interface ResponseCache extends CachedFunctions {
   /** Drops every answer that contains this object. Pending (and the cache bypassed) when the store is unreachable. */
   evictEntity(typeName: string, id: string | number): Promise<EvictionOutcome>;
   /** Drops every answer that contains any object of this type, or a list or null of it. */
@@ -113,9 +125,15 @@ export interface ResponseCache {
   close(): Promise<void>;
 }
 
+/** One grain's counts, and how many of its entries the in-process store holds. */
+export interface GrainStats extends GrainCounts {
+  /** Entries of this grain in the in-process store or tier; null when values live only outside the process (Redis). */
+  entries: number | null;
+}
+
 export interface CacheStats extends GrainCounts {
-  /** The same counts for each grain that has counted something (`response`, `field`, `function`, `trpc`). */
-  grains: CountsByGrain;
+  /** The same counts for each grain that has counted something or holds entries (`response`, `field`, `function`, `trpc`). */
+  grains: Partial<Record<CacheGrain, GrainStats>>;
   /** Whether failed evictions are pending (the cache is bypassed until they succeed). */
   degraded: boolean;
   /** What is waiting for a retry. */
@@ -139,6 +157,11 @@ export type LookupResult = ServedResult | { kind: 'miss' } | { kind: 'bypass' };
 export interface CacheEngine {
   readonly index: SchemaIndex;
   readonly store: CacheStore;
+  /**
+   * The value cache of the resolver-level grains (functions, batches, fields, tRPC procedures):
+   * the same store, eviction guard, counters, events and clock as answers.
+   */
+  readonly values: ValueCache;
   readonly includeExtensionMetadata: boolean;
   /** Keys the request and decides whether it may be read from the cache. Synchronous. */
   begin(input: GraphQLRequestInput): RequestState;
@@ -188,6 +211,7 @@ export function engineOf(cache: ResponseCache): CacheEngine {
 }
 
 const silentLogger: CacheLogger = { warn() {}, error() {} };
+const GRAINS: readonly CacheGrain[] = ['response', 'field', 'function', 'trpc'];
 const noop = () => {};
 const BYPASS: LookupResult = { kind: 'bypass' };
 const MISS: LookupResult = { kind: 'miss' };
@@ -211,6 +235,7 @@ export function createResponseCache({
   sessionHeaders = ['Authorization'],
   defaultMaxAge = 0,
   hints = {},
+  cachedFields = {},
   idFields = {},
   cacheIntrospection = false,
   includeExtensionMetadata = false,
@@ -232,7 +257,7 @@ export function createResponseCache({
   if (!Number.isInteger(defaultMaxAge) || defaultMaxAge < 0) {
     throw new Error(`expected defaultMaxAge to be a whole number of seconds >= 0, got ${JSON.stringify(defaultMaxAge)}`);
   }
-  const index = buildSchemaIndex(schema, { hints, idFields, defaultMaxAge });
+  const index = buildSchemaIndex(schema, { hints, idFields, defaultMaxAge, cachedFields });
   const keying = createRequestKeying({ planner: createDocumentPlanner(index), session, buildKey, cacheIntrospection });
   const probeMutation = createRelationProber(index);
   const coalescer = createCoalescer<CacheEntry>();
@@ -247,10 +272,18 @@ export function createResponseCache({
   const revalidating = new Set<string>();
   let revalidator: ((input: GraphQLRequestInput) => Promise<void>) | undefined;
   const counters = createCacheCounters();
+  const listening = <T>(listener: T): T | undefined => (listener === noop ? undefined : listener);
+  const values = createValueCache({ store, guard, counters, now, logger, onHit: listening(onHit), onMiss: listening(onMiss), onBypass: listening(onBypass) });
+  const functions = createFunctionCache(values, index);
   // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
   // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.
   const etagSecret = randomBytes(32);
-  instrumentSchema(index, (context) => trackers.get(context as object));
+  instrumentSchema(index, {
+    trackerOf: (context) => trackers.get(context as object),
+    remainingSeconds: functions.remainingSeconds,
+    values,
+    session,
+  });
 
   function lookup(state: RequestState): MaybePromise<LookupResult> {
     if (!state.keyed || guard.degraded) return BYPASS;
@@ -431,6 +464,7 @@ export function createResponseCache({
   const engine: CacheEngine = {
     index,
     store,
+    values,
     includeExtensionMetadata,
     begin: keying.begin,
     lookup,
@@ -464,7 +498,21 @@ export function createResponseCache({
     },
   };
 
+  function stats(): CacheStats {
+    const { grains: counted, ...totals } = counters.snapshot();
+    const local = store.stats?.() ?? null;
+    const grains: CacheStats['grains'] = {};
+    for (const grain of GRAINS) {
+      const counts = counted[grain];
+      const entries = local === null ? null : (local.entriesByGrain?.[grain] ?? null);
+      if (counts || entries) grains[grain] = { ...(counts ?? { hits: 0, stale: 0, misses: 0, coalesced: 0, bypassed: 0 }), entries };
+    }
+    return { ...totals, grains, degraded: guard.degraded, pendingEvictions: guard.pending(), local };
+  }
+
   const cache: ResponseCache = {
+    cached: functions.cached,
+    cachedBatch: functions.cachedBatch,
     evictEntity(typeName, id) {
       if (!index.tags.idField(typeName)) throw new Error(`evictEntity: "${typeName}" is not an object type with an id field`);
       return guard.evict([entityTag(typeName, id)], 'purge');
@@ -474,7 +522,7 @@ export function createResponseCache({
     get degraded() {
       return guard.degraded;
     },
-    stats: () => ({ ...counters.snapshot(), degraded: guard.degraded, pendingEvictions: guard.pending(), local: store.stats?.() ?? null }),
+    stats,
     async close() {
       guard.close();
       await store.close();

@@ -10,7 +10,12 @@
  * tags, or the whole store, was evicted after that ticket. Tombstones that record those
  * evictions are kept for `tombstoneMs`; a ticket older than that is refused outright, so
  * forgetting a tombstone can never let a slow read write back.
+ *
+ * Keys: answers are stored under bare hashes (`defaultBuildCacheKey`); the resolver-level grains
+ * under `fn:`, `field:` and `trpc:` keys (value-cache.ts), so the grains never collide and an
+ * in-process store can count its entries per grain.
  */
+import type { CacheGrain } from './cache-counters.ts';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -54,6 +59,12 @@ export interface Lookup {
   ticket: ReadTicket;
 }
 
+/** What `getMany` found: an entry (or undefined) per key, in key order, and one ticket for them all. */
+export interface ManyLookup {
+  entries: (CacheEntry | undefined)[];
+  ticket: ReadTicket;
+}
+
 /**
  * The contract every store meets: implement it to keep answers somewhere else. Each operation
  * may answer synchronously or with a promise.
@@ -61,6 +72,12 @@ export interface Lookup {
 export interface CacheStore {
   /** One lookup, one round trip: the entry (if any) and the ticket a later `set` must present. */
   get(key: string): MaybePromise<Lookup>;
+  /**
+   * Many lookups in one round trip (one Lua script on Redis): the entries in key order and one
+   * ticket, issued before any of them was read, that a later `set` of any of these keys presents.
+   * @default one `get` per key
+   */
+  getMany?(keys: readonly string[]): MaybePromise<ManyLookup>;
   /**
    * A ticket for a read that will not use a cached entry (a `no-cache` refresh), when `get`'s
    * ticket could not be stored against (a tier above answered without asking the shared store).
@@ -100,6 +117,26 @@ export interface StoreStats {
   tags: number;
   /** Tag tombstones held. */
   tombstones: number;
+  /** Of `entries`, how many each grain holds (by key namespace, see `grainOfKey`); the package's stores always say. */
+  entriesByGrain?: Record<CacheGrain, number>;
+}
+
+/** The key namespace of each resolver-level grain; answers' keys have none. */
+export const GRAIN_KEY_PREFIXES = { function: 'fn:', field: 'field:', trpc: 'trpc:' } as const satisfies Record<Exclude<CacheGrain, 'response'>, string>;
+
+/** Which grain a key belongs to, from its namespace. */
+export function grainOfKey(key: string): CacheGrain {
+  // One character tells the namespaces apart before a prefix is compared: answers' keys are hashes.
+  switch (key.charCodeAt(0)) {
+    case 102: // f
+      if (key.startsWith(GRAIN_KEY_PREFIXES.function)) return 'function';
+      if (key.startsWith(GRAIN_KEY_PREFIXES.field)) return 'field';
+      return 'response';
+    case 116: // t
+      return key.startsWith(GRAIN_KEY_PREFIXES.trpc) ? 'trpc' : 'response';
+    default:
+      return 'response';
+  }
 }
 
 /** How long tombstones are kept by default (60 s): reads slower than this are never stored. */

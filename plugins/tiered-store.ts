@@ -13,7 +13,7 @@
  * resolves and in the other local tiers one message later.
  */
 import type { Redis } from 'ioredis';
-import type { CacheEntry, CacheStore, Lookup, ReadTicket, StoreStats } from './store.ts';
+import type { CacheEntry, CacheStore, Lookup, ManyLookup, ReadTicket, StoreStats } from './store.ts';
 import type { MemoryStore } from './memory-store.ts';
 import { withDeadline, type EvictionMessage, type RedisStore } from './redis-store.ts';
 
@@ -53,6 +53,11 @@ export interface TieredStore extends CacheStore {
    * Redis ticket and may find that another instance already refreshed it.
    */
   get(key: string): Lookup | Promise<Lookup>;
+  /**
+   * The local tier first; the keys it has no fresh entry for in one remote `getMany`, filling the
+   * local tier as `get` does. Synchronous when the local tier answers every key.
+   */
+  getMany(keys: readonly string[]): ManyLookup | Promise<ManyLookup>;
   set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean>;
   evict(tags: readonly string[]): Promise<number>;
   clear(): Promise<void>;
@@ -66,7 +71,7 @@ export interface TieredStore extends CacheStore {
   /** Calls `listener` after another instance's eviction has been applied here. Returns an unsubscribe. */
   onRemoteEvict(listener: (eviction: RemoteEviction) => void): () => void;
   /** Size of the local tier. */
-  stats(): StoreStats;
+  stats(): Required<StoreStats>;
 }
 
 interface TieredTicket extends ReadTicket {
@@ -171,21 +176,60 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
   async function fromRemote(key: string, localTicket: ReadTicket | undefined): Promise<Lookup> {
     const { entry, ticket } = await remote.get(key);
-    // The local ticket was taken before the remote read: if a broadcast eviction arrived in
-    // between, its tombstone makes the local store refuse this fill.
-    if (entry !== undefined && localTicket !== undefined && active) local.set(key, entry, localTicket);
-    const tiered: TieredTicket = { epoch: ticket.epoch, issuedAt: ticket.issuedAt, remote: ticket, local: localTicket };
+    fill(key, entry, localTicket);
+    const tiered = tieredTicket(ticket, localTicket);
     return entry === undefined ? { ticket: tiered } : { entry, ticket: tiered };
   }
+
+  /**
+   * Copies what Redis answered into the local tier. The local ticket was taken before the remote
+   * read: if a broadcast eviction arrived in between, its tombstone makes the local store refuse this fill.
+   */
+  function fill(key: string, entry: CacheEntry | undefined, localTicket: ReadTicket | undefined): void {
+    if (entry !== undefined && localTicket !== undefined && active) local.set(key, entry, localTicket);
+  }
+
+  const tieredTicket = (remoteTicket: ReadTicket, localTicket: ReadTicket | undefined): TieredTicket => ({
+    epoch: remoteTicket.epoch,
+    issuedAt: remoteTicket.issuedAt,
+    remote: remoteTicket,
+    local: localTicket,
+  });
+
+  async function manyFromRemote(keys: readonly string[], found: (CacheEntry | undefined)[], missing: readonly number[], localTicket: ReadTicket | undefined): Promise<ManyLookup> {
+    const { entries, ticket } = await remote.getMany(missing.map((i) => keys[i]));
+    missing.forEach((i, j) => {
+      found[i] = entries[j];
+      fill(keys[i], entries[j], localTicket);
+    });
+    return { entries: found, ticket: tieredTicket(ticket, localTicket) };
+  }
+
+  /** An entry the local tier may answer with: present and fresh (a stale one is looked up in Redis). */
+  const freshLocally = (entry: CacheEntry | undefined, at: number): entry is CacheEntry => entry !== undefined && entry.createdAt + entry.maxAgeMs > at;
 
   return {
     remote,
     get(key) {
       if (!active) return fromRemote(key, undefined);
       const lookup = local.get(key);
-      const { entry } = lookup;
-      if (entry !== undefined && entry.createdAt + entry.maxAgeMs > lookup.ticket.issuedAt) return lookup;
+      if (freshLocally(lookup.entry, lookup.ticket.issuedAt)) return lookup;
       return fromRemote(key, lookup.ticket);
+    },
+
+    getMany(keys) {
+      if (!active) return manyFromRemote(keys, [], keys.map((_, i) => i), undefined);
+      const here = local.getMany(keys);
+      const at = here.ticket.issuedAt;
+      const missing: number[] = [];
+      const found = here.entries.map((entry, i) => {
+        if (freshLocally(entry, at)) return entry;
+        missing.push(i);
+        return undefined;
+      });
+      // Every key answered here: the ticket is the local one, which `set` refuses, as for `get`.
+      if (missing.length === 0) return here;
+      return manyFromRemote(keys, found, missing, here.ticket);
     },
 
     // A refresh must be stored through Redis, so its ticket comes from Redis even when the

@@ -1,9 +1,8 @@
-import type { CatalogContext } from './context.ts';
+import { readAfterWrite, type CatalogContext } from './context.ts';
 import type { CategoryRow, ProductRow, ReviewRow, UserRow } from './data/rows.ts';
 import { badUserInput, notFound, unauthenticated } from './errors.ts';
 import type { Resolvers } from './generated/resolvers-types.ts';
 import { parseId } from './ids.ts';
-import { clearLoaders } from './loaders.ts';
 import { newProduct, pageArgs, productChanges, requireId, reviewInput } from './validation.ts';
 import { withPreviousVersion } from '../plugins/index.ts';
 
@@ -30,12 +29,12 @@ async function requireCategory(context: CatalogContext, categoryId: number | und
 }
 
 /**
- * After a mutation every loaded row may be stale: forget them all, then remember the rows
- * the mutation returned so that its selection set reads them without another statement.
+ * After a mutation every loaded row may be stale: read the database alone from now on, and
+ * remember the rows the mutation returned so that its selection set reads them without another
+ * statement.
  */
 function afterMutation(context: CatalogContext, product: ProductRow): void {
-  clearLoaders(context.loaders);
-  context.loaders.productById.prime(product.id, product);
+  readAfterWrite(context).productById.prime(product.id, product);
 }
 
 export const resolvers = {
@@ -102,8 +101,7 @@ export const resolvers = {
       const { rating, body } = reviewInput(input);
       const review = await context.repository.addReview({ productId: product, authorId: author.id, rating, body });
       if (review === null) throw notFound(`no product ${product}`);
-      clearLoaders(context.loaders);
-      context.loaders.userById.prime(author.id, author);
+      readAfterWrite(context).userById.prime(author.id, author);
       return review;
     },
   },

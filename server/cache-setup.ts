@@ -1,7 +1,7 @@
 /**
  * The catalog's cache layer, as its configuration asks for it: the store (createCacheStore:
  * memory, Redis, or memory in front of Redis) and the engine over the catalog's schema, with
- * Redis failures logged as warnings and counted, every store operation timed, every outcome
+ * its cached fields, and Redis failures logged as warnings and counted, every store operation timed, every outcome
  * and eviction counted, and, at `debug`, logged.
  */
 import type { GraphQLSchema } from 'graphql';
@@ -9,6 +9,7 @@ import {
   createCacheStore,
   createResponseCache,
   shortKeyHash,
+  type CachedFieldConfig,
   type CacheEvent,
   type CacheMetrics,
   type CacheStore,
@@ -28,11 +29,13 @@ export interface CacheLayerOptions {
   session: (request: RequestLike) => string | null;
   logger: Logger;
   metrics: CacheMetrics;
+  /** Fields whose resolved values are cached. @default {} */
+  cachedFields?: CachedFieldConfig;
   /** Wraps the store built from `config` (see `CatalogServerOptions.wrapCacheStore`). @default none */
   wrapStore?: (store: CacheStore) => CacheStore;
 }
 
-export function createCacheLayer({ config, schema, session, logger, metrics, wrapStore = (store) => store }: CacheLayerOptions): ResponseCache {
+export function createCacheLayer({ config, schema, session, logger, metrics, cachedFields = {}, wrapStore = (store) => store }: CacheLayerOptions): ResponseCache {
   const onError = (error: unknown, where: CacheStoreFailure) => {
     metrics.onStoreError(error, where);
     logger.warn({ where, error: (error as Error)?.message ?? String(error) }, `response cache: Redis ${where} failed; answering without it`);
@@ -49,6 +52,7 @@ export function createCacheLayer({ config, schema, session, logger, metrics, wra
     // Timed outermost, so what a wrapper adds (the consistency checks' broken stores) counts too.
     store: metrics.timeStore(wrapStore(store)),
     session,
+    cachedFields,
     includeExtensionMetadata: config.includeExtensionMetadata,
     evictionWaitMs: config.evictionWaitMs,
     logger: yogaLogger(logger),

@@ -4,8 +4,10 @@ import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { createInMemoryAPQStore, useAPQ, type APQStore } from '@graphql-yoga/plugin-apq';
 import type { DestinationStream } from 'pino';
-import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext } from '../schema/index.ts';
+import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext, type CatalogServices } from '../schema/index.ts';
 import { createCatalogRepository } from '../schema/data/catalog-repository.ts';
+import { databaseBatches } from '../schema/loaders.ts';
+import { cachedBatches, catalogCachedFields } from '../schema/resolver-cache.ts';
 import { openDatabase, type Database } from '../schema/data/database.ts';
 import { prepareDatabase } from '../schema/data/migrate.ts';
 import type { RequestLimits, ServerConfig } from './config.ts';
@@ -51,6 +53,12 @@ export interface CatalogServerOptions {
   wrapCacheStore?: (store: CacheStore) => CacheStore;
   /** Where log lines go instead of stdout: tests read them. @default stdout */
   logDestination?: DestinationStream;
+  /**
+   * Whether the cache also serves the loaders and the cached fields (schema/resolver-cache.ts),
+   * or whole answers only. The bench compares the two; code alone can switch it.
+   * @default true
+   */
+  resolverCaching?: boolean;
 }
 
 /**
@@ -77,7 +85,7 @@ export interface CatalogServer {
 
 export async function createCatalogServer(
   config: ServerConfig,
-  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore, logDestination }: CatalogServerOptions = {},
+  { plugins = [], pgliteSnapshot, wrapDatabase = (db) => db, wrapCacheStore, logDestination, resolverCaching = true }: CatalogServerOptions = {},
 ): Promise<CatalogServer> {
   const logger = createServerLogger(config, logDestination);
   const opened = await openDatabase({
@@ -100,12 +108,22 @@ export async function createCatalogServer(
   const schema = createSchema<CatalogContext>({ typeDefs: [cacheDirectivesTypeDefs, catalogTypeDefs], resolvers: catalogResolvers });
   const metrics = createServerMetrics({ token: config.metricsToken });
   const cache = config.cache.enabled
-    ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger, metrics: metrics.cache, wrapStore: wrapCacheStore })
+    ? createCacheLayer({
+        config: config.cache,
+        schema,
+        session: catalogSession,
+        logger,
+        metrics: metrics.cache,
+        cachedFields: resolverCaching ? catalogCachedFields : {},
+        wrapStore: wrapCacheStore,
+      })
     : undefined;
   if (cache) metrics.cache.observe(cache);
   const persistedQueries = createInMemoryAPQStore({ max: PERSISTED_QUERIES.max, ttl: PERSISTED_QUERIES.ttlMs });
   const requestLog = createRequestLog(logger);
-  const yoga = createCatalogYoga({ db, logger, schema, cache, persistedQueries, metrics, requestLog, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
+  const repository = createCatalogRepository(db);
+  const services = { db, repository, batches: cache && resolverCaching ? cachedBatches(repository, cache) : databaseBatches(repository) };
+  const yoga = createCatalogYoga({ services, logger, schema, cache, persistedQueries, metrics, requestLog, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
   // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
   const responses = trackResponses();
   const pipeline = responses.tracked(yoga);
@@ -164,7 +182,7 @@ const catalogSession = (request: { headers: { get(name: string): string | null |
 const CORS = { exposedHeaders: ['x-cache', 'x-cache-coalesced', 'age', 'etag', 'cache-control'] };
 
 function createCatalogYoga({
-  db,
+  services,
   logger,
   schema,
   cache,
@@ -175,7 +193,7 @@ function createCatalogYoga({
   limits,
   plugins,
 }: {
-  db: Database;
+  services: CatalogServices;
   logger: Logger;
   schema: GraphQLSchema;
   cache: ResponseCache | undefined;
@@ -186,7 +204,6 @@ function createCatalogYoga({
   limits: RequestLimits;
   plugins: CatalogPlugin[];
 }) {
-  const services = { db, repository: createCatalogRepository(db) };
   return createYoga({
     schema,
     context: (initial) => createCatalogContext(initial, services),

@@ -8,7 +8,13 @@ import { cpuMicros } from './processes.ts';
 
 // ── Scenarios ──────────────────────────────────────────────────────────────────────────
 
-export type ScenarioName = 'hit' | 'miss' | 'mixed';
+export type ScenarioName = 'hit' | 'miss' | 'mixed' | 'varied' | 'varied-300' | 'private';
+
+/** One request of a scenario: its body, and headers of its own (a session). */
+export interface ScenarioRequest {
+  body: string;
+  headers?: Record<string, string>;
+}
 
 /** The fixed query of the hit scenario (the issue's query), always for product "7". */
 export const HIT_QUERY = 'query($id: ID!){ product(id: $id){ id name price category { id name } reviews { id rating body } } }';
@@ -38,11 +44,123 @@ export function mixedBody(i: number): string {
   return JSON.stringify({ query: HIT_QUERY, variables: { id } });
 }
 
+/** The parts a varied document selects on a product, each in or out: 255 subsets. */
+const PRODUCT_PARTS = [
+  'name',
+  'description',
+  'price',
+  'stock',
+  'category { id name }',
+  'category { name products(first: 3) { id name } }',
+  'reviews { id rating }',
+  'reviews { rating body author { name } }',
+];
+/** Signed-in users of the private mix (the seed has users 1 to 50). */
+export const PRIVATE_USERS = 50;
+const PRIVATE_QUERY = 'query($id: ID!){ me { name email } product(id: $id){ name price category { name } reviews { rating author { name } } } }';
+
+/** mulberry32: a small seeded generator, so that the i-th request is the same in every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One varied document's shape: which parts, through which root field, over how many products. */
+interface Shape {
+  selection: string;
+  /** 0: aliases of `product`; 1: an inline fragment on `node`; 2: a named fragment. */
+  form: number;
+  count: number;
+}
+
+function randomShape(random: () => number): Shape {
+  const parts = PRODUCT_PARTS.filter(() => random() < 0.5);
+  return {
+    selection: `id ${(parts.length > 0 ? parts : ['name']).join(' ')}`,
+    form: Math.floor(random() * 3),
+    count: 1 + Math.floor(random() * 3),
+  };
+}
+
+/** The document of a shape over `ids` (each a literal, or a variable name such as `$id0`). */
+function shapeDocument(name: string, { selection, form, count }: Shape, ids: (k: number) => string, variables = ''): string {
+  const roots: string[] = [];
+  for (let k = 0; k < count; k++) {
+    if (form === 0) roots.push(`p${k}: product(id: ${ids(k)}) { ${selection} }`);
+    else if (form === 1) roots.push(`n${k}: node(id: ${ids(k)}) { ... on Product { ${selection} } }`);
+    else roots.push(`f${k}: product(id: ${ids(k)}) { ...P }`);
+  }
+  const fragment = form === 2 ? ` fragment P on Product { ${selection} }` : '';
+  return `query ${name}${variables} { ${roots.join(' ')} }${fragment}`;
+}
+
+/**
+ * The i-th varied request: a document no other request sends (its operation is named after i),
+ * over 1 to 3 of the 1,000 hot products written in it, each with a random subset of
+ * PRODUCT_PARTS, through aliases of `product`, an inline fragment on `node`, or a named
+ * fragment: 765 shapes.
+ */
+export function variedBody(i: number): string {
+  const random = seeded(i + 1);
+  const shape = randomShape(random);
+  return JSON.stringify({ query: shapeDocument(`V${i}`, shape, () => `"${1 + Math.floor(random() * MIXED_IDS)}"`) });
+}
+
+/** 300 varied documents, ids as variables: what an application with a fixed set of operations sends. */
+const KNOWN_DOCUMENTS = Array.from({ length: 300 }, (_, d) => {
+  const shape = randomShape(seeded(1_000_003 + d));
+  const variables = `(${Array.from({ length: shape.count }, (_, k) => `$id${k}: ID!`).join(', ')})`;
+  return { count: shape.count, query: shapeDocument(`Varied${d}`, shape, (k) => `$id${k}`, variables) };
+});
+
+/** The i-th request of varied-300: one of the 300 documents at random, over products at random. */
+export function variedKnownBody(i: number): string {
+  const random = seeded(i + 1);
+  const { count, query } = KNOWN_DOCUMENTS[Math.floor(random() * KNOWN_DOCUMENTS.length)];
+  const variables: Record<string, string> = {};
+  for (let k = 0; k < count; k++) variables[`id${k}`] = String(1 + Math.floor(random() * MIXED_IDS));
+  return JSON.stringify({ query, variables });
+}
+
+/** The i-th request of the private mix: `me` and a product's data, for one of 50 users and one of 1,000 products, at random. */
+export function privateRequest(i: number): ScenarioRequest {
+  const random = seeded(i + 1);
+  const user = 1 + Math.floor(random() * PRIVATE_USERS);
+  const id = 1 + Math.floor(random() * MIXED_IDS);
+  return { body: JSON.stringify({ query: PRIVATE_QUERY, variables: { id: String(id) } }), headers: { authorization: `Bearer token-${user}` } };
+}
+
+/**
+ * Requests that read every row the varied and private scenarios can reach, once: every product
+ * with all its parts, ten at a time, and every user's `me`. Sent before those scenarios, so that
+ * what they measure is the steady state.
+ */
+export function primeRequests(): ScenarioRequest[] {
+  const requests: ScenarioRequest[] = [];
+  for (let first = 1; first <= MIXED_IDS; first += 10) {
+    const roots = Array.from({ length: 10 }, (_, k) => `p${k}: product(id: "${first + k}") { id ${PRODUCT_PARTS.join(' ')} }`);
+    requests.push({ body: JSON.stringify({ query: `{ ${roots.join(' ')} }` }) });
+  }
+  for (let user = 1; user <= PRIVATE_USERS; user++) {
+    requests.push({ body: JSON.stringify({ query: '{ me { name email } }' }), headers: { authorization: `Bearer token-${user}` } });
+  }
+  return requests;
+}
+
 /** A request of each kind the scenario sends, from indices the run itself is unlikely to reach. */
-export function probeBodies(scenario: ScenarioName): string[] {
-  if (scenario === 'hit') return [HIT_BODY];
-  if (scenario === 'miss') return [missBody(MISS_KEYS - 1)];
-  return [mixedBody(MIXED_IDS * 1000 + 8), mixedBody(MIXED_IDS * 1000 + 9)];
+export function probeRequests(scenario: ScenarioName): ScenarioRequest[] {
+  if (scenario === 'hit') return [{ body: HIT_BODY }];
+  if (scenario === 'miss') return [{ body: missBody(MISS_KEYS - 1) }];
+  if (scenario === 'varied') return Array.from({ length: 6 }, (_, k) => ({ body: variedBody(9_000_000 + k) }));
+  if (scenario === 'varied-300') return Array.from({ length: 6 }, (_, k) => ({ body: variedKnownBody(9_000_000 + k) }));
+  if (scenario === 'private') return [privateRequest(9_000_000)];
+  return [{ body: mixedBody(MIXED_IDS * 1000 + 8) }, { body: mixedBody(MIXED_IDS * 1000 + 9) }];
 }
 
 // ── One run ────────────────────────────────────────────────────────────────────────────
@@ -54,8 +172,8 @@ export interface LoadOptions {
   /** How long the run lasts; with `amount`, the most it may last (then it is cut short). */
   seconds: number;
   connections: number;
-  /** A fixed body, or the body of the i-th request of the run (counted across all connections). */
-  body: string | ((i: number) => string);
+  /** A fixed body, or the i-th request of the run (counted across all connections): its body, or its body and headers. */
+  body: string | ((i: number) => string | ScenarioRequest);
   /** The index of the run's first request in `body`'s sequence. @default 0 */
   firstIndex?: number;
   /** Send this many requests instead of running for `seconds`, so that two servers do the same work. */
@@ -120,7 +238,12 @@ export async function run({ url, pid, seconds, connections, body, firstIndex = 0
   const request: autocannon.Request =
     typeof body === 'string'
       ? { body }
-      : { setupRequest: (req) => ({ ...req, body: body(firstIndex + built++) }) };
+      : {
+          setupRequest: (req) => {
+            const made = body(firstIndex + built++);
+            return typeof made === 'string' ? { ...req, body: made } : { ...req, body: made.body, headers: { ...req.headers, ...made.headers } };
+          },
+        };
 
   let latencies = new Float64Array(1 << 16);
   let count = 0;

@@ -7,7 +7,7 @@ import type { MemoryBoundResult } from '../memory-bound.ts';
 import type { StoreStats } from '../../plugins/store.ts';
 import type { LoadResult, ScenarioName } from './load.ts';
 
-export type ServerId = 'raw' | 'yoga-plugin' | 'ours-disabled' | 'ours-memory' | 'ours-redis';
+export type ServerId = 'raw' | 'yoga-plugin' | 'ours-disabled' | 'ours-response-only' | 'ours-memory' | 'ours-redis';
 
 export interface Machine {
   cpu: string;
@@ -33,6 +33,8 @@ export interface ServerResult {
   /** Ours, after the miss runs: answers executed as misses so far, and the in-process tier (null: none). */
   cacheAfterMiss?: { misses: number; local: StoreStats | null };
   scenarios: Partial<Record<ScenarioName, LoadResult>>;
+  /** Ours: SQL statements sent per answered request, in the measured rounds of a scenario. */
+  statementsPerRequest?: Partial<Record<ScenarioName, number>>;
 }
 
 export interface Target {
@@ -55,6 +57,8 @@ export interface BenchResults {
     warmupSeconds: number;
     hitRounds: number;
     missRounds: number;
+    /** Rounds of the varied and private scenarios. */
+    resolverRounds: number;
     connections: number;
     pipelining: 1;
     loadGenerator: string;
@@ -107,7 +111,8 @@ export function renderMarkdown(results: BenchResults): string {
     `Load: ${settings.loadGenerator} on loopback, ${settings.connections} connections, each server its own process; ${settings.database}. ` +
       `Hit: ${settings.hitRounds} rounds of ${settings.secondsPerRun} s per server after ${settings.warmupSeconds} s of warm-up; ` +
       `miss: ${int(settings.missRequestsPerServer)} requests per server in ${settings.missRounds} rounds after a warm-up on other keys; ` +
-      `mixed: ${settings.secondsPerRun} s per server. Rounds alternate the order of the servers. ` +
+      `mixed: ${settings.secondsPerRun} s per server; varied and private: ${settings.resolverRounds} rounds of ${settings.secondsPerRun} s per server after every row was read once and ${settings.warmupSeconds} s of warm-up. ` +
+      'Rounds alternate the order of the servers. ' +
       `Run ${results.startedAt}, ${Math.round(results.durationSeconds)} s in all; ` +
       `1-minute load average ${fixed(settings.loadAverageAtStart[0], 2)} before, ${fixed(settings.loadAverageAtEnd[0], 2)} after.`,
   );
@@ -115,13 +120,16 @@ export function renderMarkdown(results: BenchResults): string {
   lines.push(
     'Scenarios: **hit** = the fixed query `product(id: "7")` with category and reviews, cache warm; ' +
       '**miss** = `products(first, offset)`, a different (first, offset) pair on every request (100k keys), the same requests for every server; ' +
-      '**mixed** = 90% `product(id)` reads over 1k hot ids, 10% `updateProduct` mutations. ' +
+      '**mixed** = 90% `product(id)` reads over 1k hot ids, 10% `updateProduct` mutations; ' +
+      '**varied** = every request a document of its own over 1 to 3 of the 1k hot products (random fields, aliases, fragments, nested category and reviews; 765 shapes); ' +
+      '**varied-300** = the same, but each request one of 300 such documents, with the ids as variables; ' +
+      '**private** = `me { name email }` and a product\'s data, for one of 50 signed-in users and one of 1k products at random. ' +
       'CPU/req = server CPU time (user + system, from /proc) ÷ responses.',
   );
   lines.push('');
   lines.push('| server | hit req/s | hit p50 | hit p99 | × raw | × yoga+plugin | RSS after hit | hit CPU/req | miss req/s | miss CPU/req | mixed req/s | mixed p99 |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
-  for (const server of results.servers) {
+  for (const server of results.servers.filter((one) => one.scenarios.hit || one.scenarios.miss || one.scenarios.mixed)) {
     const { hit, miss, mixed } = server.scenarios;
     lines.push(
       `| ${server.label} | ${int(hit?.reqPerSec)} | ${ms(hit?.latencyMs.p50)} | ${ms(hit?.latencyMs.p99)} | ` +
@@ -129,6 +137,23 @@ export function renderMarkdown(results: BenchResults): string {
         `${mb(server.rssAfterHitBytes)} | ${micros(hit?.cpuMicrosPerRequest)} | ${int(miss?.reqPerSec)} | ${micros(miss?.cpuMicrosPerRequest)} | ` +
         `${int(mixed?.reqPerSec)} | ${ms(mixed?.latencyMs.p99)} |`,
     );
+  }
+  const resolverScenarios: ScenarioName[] = ['varied', 'varied-300', 'private'];
+  const resolverRows = results.servers.filter((server) => resolverScenarios.some((scenario) => server.scenarios[scenario]));
+  if (resolverRows.length > 0) {
+    lines.push('');
+    const responseOnly = results.servers.find((server) => server.id === 'ours-response-only');
+    lines.push(`| server | ${resolverScenarios.map((scenario) => `${scenario} req/s | × response cache only | p99 | SQL/req`).join(' | ')} |`);
+    lines.push(`|---|${resolverScenarios.map(() => '--:|--:|--:|--:').join('|')}|`);
+    for (const server of resolverRows) {
+      const cells = resolverScenarios.map((scenario) => {
+        const result = server.scenarios[scenario];
+        const base = responseOnly?.scenarios[scenario]?.reqPerSec;
+        const times = result && base ? result.reqPerSec / base : undefined;
+        return `${int(result?.reqPerSec)} | ${ratio(times)} | ${ms(result?.latencyMs.p99)} | ${fixed(server.statementsPerRequest?.[scenario], 3)}`;
+      });
+      lines.push(`| ${server.label} | ${cells.join(' | ')} |`);
+    }
   }
   lines.push('');
   lines.push('| target (issue) | measured | goal | |');
@@ -152,7 +177,7 @@ export function renderMarkdown(results: BenchResults): string {
   const tiers = results.servers.filter((server) => server.cacheAfterMiss !== undefined);
   if (tiers.length > 0 || results.memoryBound) {
     lines.push('');
-    lines.push('| memory | answers offered | entries held | in-process tier (estimate) | bound | RSS |');
+    lines.push('| memory | entries offered (misses, every grain) | entries held | in-process tier (estimate) | bound | RSS |');
     lines.push('|---|--:|--:|--:|--:|--:|');
     for (const server of tiers) {
       const tier = server.cacheAfterMiss?.local;
@@ -192,6 +217,7 @@ const BAR_COLOURS: Record<ServerId, string> = {
   raw: '#9e9e9e',
   'yoga-plugin': '#e0a030',
   'ours-disabled': '#b0bec5',
+  'ours-response-only': '#81c784',
   'ours-memory': '#2e7d32',
   'ours-redis': '#1565c0',
 };

@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { createLogger, createSchema, createYoga, type LogLevel } from 'graphql-yoga';
 import { useResponseCache } from '@graphql-yoga/plugin-response-cache';
 import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext } from '../../schema/index.ts';
+import { databaseBatches } from '../../schema/loaders.ts';
 import { createCatalogRepository } from '../../schema/data/catalog-repository.ts';
 import { openDatabase } from '../../schema/data/database.ts';
 import { prepareDatabase } from '../../schema/data/migrate.ts';
@@ -27,7 +28,8 @@ const db = await openDatabase({
   onIdleError: (error) => logger.error('idle database connection failed', error),
 });
 await prepareDatabase(db);
-const services = { db, repository: createCatalogRepository(db) };
+const repository = createCatalogRepository(db);
+const services = { db, repository, batches: databaseBatches(repository) };
 
 const yoga = createYoga({
   schema: createSchema<CatalogContext>({

@@ -300,6 +300,13 @@ export type CacheListDirectiveArgs = {
 
 export type CacheListDirectiveResolver<Result, Parent, ContextType = CatalogContext, Args = CacheListDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type CacheResolverDirectiveArgs = {
+  maxAge: Scalars['Int']['input'];
+  swr?: Maybe<Scalars['Int']['input']>;
+};
+
+export type CacheResolverDirectiveResolver<Result, Parent, ContextType = CatalogContext, Args = CacheResolverDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ComplexityDirectiveArgs = {
   multipliers?: Maybe<Array<Scalars['String']['input']>>;
   value: Scalars['Int']['input'];
@@ -380,5 +387,6 @@ export type Resolvers<ContextType = CatalogContext> = {
 export type DirectiveResolvers<ContextType = CatalogContext> = {
   cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
   cacheList?: CacheListDirectiveResolver<any, any, ContextType>;
+  cacheResolver?: CacheResolverDirectiveResolver<any, any, ContextType>;
   complexity?: ComplexityDirectiveResolver<any, any, ContextType>;
 };

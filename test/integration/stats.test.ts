@@ -65,10 +65,18 @@ describe('GET /cache/stats with CACHE_PURGE_TOKEN set', () => {
       'MISS 1',
       'MISS 1',
     ]);
-    expect([after.hits - before.hits, after.misses - before.misses, after.coalesced - before.coalesced, after.bypassed - before.bypassed]).toEqual([3, 3, 4, 2]);
-    // All of them whole responses, counted under that grain too.
-    const response = after.grains.response!;
-    expect([response.hits, response.misses, response.coalesced, response.bypassed]).toEqual([after.hits, after.misses, after.coalesced, after.bypassed]);
+    const delta = (grain: 'response' | 'function') => {
+      const [now, then] = [after.grains[grain]!, before.grains[grain] ?? { hits: 0, misses: 0, coalesced: 0, bypassed: 0 }];
+      return [now.hits - then.hits, now.misses - then.misses, now.coalesced - then.coalesced, now.bypassed - then.bypassed];
+    };
+    expect(delta('response')).toEqual([3, 3, 4, 2]);
+    // Each executed answer read its product through the productById loader: one miss per product.
+    expect(delta('function')).toEqual([0, 3, 0, 0]);
+    // The totals are the sum over the grains.
+    expect([after.hits - before.hits, after.misses - before.misses, after.coalesced - before.coalesced, after.bypassed - before.bypassed]).toEqual([3, 6, 4, 2]);
+    // Entries per grain, from the in-process store.
+    expect(after.grains.response!.entries).toBeGreaterThanOrEqual(3);
+    expect(after.grains.function!.entries).toBeGreaterThanOrEqual(3);
     expect(after.degraded).toBe(false);
   });
 

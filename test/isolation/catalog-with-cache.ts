@@ -10,6 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { catalogResolvers, createCatalogContext, type CatalogContext } from '../../schema/index.ts';
 import { createCatalogRepository } from '../../schema/data/catalog-repository.ts';
+import { databaseBatches } from '../../schema/loaders.ts';
 import { openDatabase } from '../../schema/data/database.ts';
 import { createResponseCache, type ResponseCache, type ResponseCacheOptions } from '../../plugins/response-cache.ts';
 import { useResponseCache } from '../../plugins/use-response-cache.ts';
@@ -36,7 +37,9 @@ export async function startCatalogWithCache(
 ): Promise<CatalogWithCache> {
   const db = await openDatabase({ pgliteSnapshot: await seededPgliteSnapshot() });
   const cache = createResponseCache({ schema, ...cacheOptions });
-  const services = { db, repository: createCatalogRepository(db) };
+  const repository = createCatalogRepository(db);
+  // Whole answers only: the real server the main fuzz runs against caches loaders and fields too.
+  const services = { db, repository, batches: databaseBatches(repository) };
   const yoga = createYoga({
     schema,
     context: (initial) => createCatalogContext(initial, services),

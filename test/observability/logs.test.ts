@@ -59,8 +59,11 @@ describe('the log of a PRIVATE session, at LOG_LEVEL=debug', () => {
       { level: 30, method: 'POST', path: '/graphql', status: 200, cache: 'BYPASS', operation: 'Stock' },
     ]);
     for (const line of lines.filter((line) => line.msg === 'request')) expect(typeof line.ms).toBe('number');
-    // Cache decisions and the mutation's eviction, at debug (20).
-    expect(lines.filter((line) => line.level === 20 && line.msg.startsWith('cache ')).map((line) => line.msg)).toEqual([
+    // Cache decisions and the mutation's eviction, at debug (20); here those of whole answers
+    // (the loaders and fields the catalog caches log theirs too, with their own grain).
+    const decisions = lines.filter((line) => line.level === 20 && line.msg.startsWith('cache ') && (line.grain === 'response' || line.msg === 'cache eviction'));
+    expect(lines.some((line) => line.level === 20 && line.grain === 'function')).toBe(true);
+    expect(decisions.map((line) => line.msg)).toEqual([
       'cache miss',
       'cache hit',
       'cache hit',

@@ -1,8 +1,9 @@
 /**
  * The README's option lists agree with the code: for every `#### \`factory(…)\`` heading of the
  * README's options section, the table below it names exactly the options of that parameter of
- * the function the public entry exports, each with the `@default` its TSDoc states ("required"
- * for an option without a default). Read from the sources at test time, through the type
+ * the function the public entry exports (or, for `cache.method(…)`, of that method of the cache
+ * `createResponseCache` returns), each with the `@default` its TSDoc states ("required" for an
+ * option without a default). Read from the sources at test time, through the type
  * checker, so it holds whichever file declares an options interface. And the README's examples
  * import the package by its name only.
  */
@@ -28,8 +29,8 @@ function readmeOptionTables(): Map<string, { parameter: number; rows: Documented
   if (section === undefined) throw new Error('README.md has no "### Options" section');
   const tables = new Map<string, { parameter: number; rows: DocumentedOption[] }>();
   for (const block of section.split(/^#### /m).slice(1)) {
-    const heading = /^`(\w+)\(([^)]*)\)`/.exec(block);
-    if (!heading) throw new Error(`expected a heading like \`factory(options)\`, got: ${block.split('\n')[0]}`);
+    const heading = /^`((?:cache\.)?\w+)\(([^)]*)\)`/.exec(block);
+    if (!heading) throw new Error(`expected a heading like \`factory(options)\` or \`cache.method(options)\`, got: ${block.split('\n')[0]}`);
     const parameters = heading[2].split(',').map((name) => name.trim());
     const rows = block
       .split('\n')
@@ -43,16 +44,28 @@ function readmeOptionTables(): Map<string, { parameter: number; rows: Documented
   return tables;
 }
 
-/** The options of a parameter of an exported function, as the type checker sees them. */
-function optionsInCode(program: ts.Program, exported: string, parameter: number): DocumentedOption[] {
+/** The options of a parameter of an exported function, or of a method of the cache, as the type checker sees them. */
+function optionsInCode(program: ts.Program, name: string, parameter: number): DocumentedOption[] {
   const checker = program.getTypeChecker();
   const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
-  const symbol = checker.getExportsOfModule(module).find((candidate) => candidate.name === exported);
-  if (symbol === undefined) throw new Error(`plugins/index.ts exports no ${exported}`);
-  const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-  const signature = checker.getSignaturesOfType(checker.getTypeOfSymbol(target), ts.SignatureKind.Call)[0];
+  const exportedType = (exported: string) => {
+    const symbol = checker.getExportsOfModule(module).find((candidate) => candidate.name === exported);
+    if (symbol === undefined) throw new Error(`plugins/index.ts exports no ${exported}`);
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    return checker.getTypeOfSymbol(target);
+  };
+  let callable: ts.Type;
+  if (name.startsWith('cache.')) {
+    const cache = checker.getSignaturesOfType(exportedType('createResponseCache'), ts.SignatureKind.Call)[0].getReturnType();
+    const method = cache.getProperty(name.slice('cache.'.length));
+    if (method === undefined) throw new Error(`the cache has no method ${name}`);
+    callable = checker.getTypeOfSymbol(method);
+  } else {
+    callable = exportedType(name);
+  }
+  const signature = checker.getSignaturesOfType(callable, ts.SignatureKind.Call)[0];
   const options = signature?.parameters[parameter];
-  if (options === undefined) throw new Error(`${exported} has no parameter ${parameter}`);
+  if (options === undefined) throw new Error(`${name} has no parameter ${parameter}`);
   const type = checker.getNonNullableType(checker.getTypeOfSymbol(options));
   return checker.getPropertiesOfType(type).map((property) => {
     const tag = property.getJsDocTags(checker).find((candidate) => candidate.name === 'default');
@@ -68,6 +81,8 @@ describe('README', () => {
   it('lists the options of every public factory', () => {
     expect([...tables.keys()].sort()).toEqual(
       [
+        'cache.cached',
+        'cache.cachedBatch',
         'createCacheMetrics',
         'createCacheStore',
         'createEnvelopCache',

@@ -206,4 +206,49 @@ describe('memory store', () => {
     expect(fastest).toBeLessThan(0.1);
     expect(store.stats().entries).toBe(entries - evictions);
   });
+
+  describe('getMany', () => {
+    it('answers every key in key order, synchronously, with one ticket that sets of any of them present', () => {
+      const { store, clock } = storeWithClock();
+      const before = store.get('k1').ticket;
+      store.set('k1', cacheEntry(['Product:1'], { createdAt: clock.now, body: 'one' }), before);
+      store.set('k3', cacheEntry(['Product:3'], { createdAt: clock.now, body: 'three' }), before);
+      const many = store.getMany(['k3', 'k2', 'k1']);
+      expect(many).not.toBeInstanceOf(Promise);
+      expect(many.entries.map((entry) => entry?.body)).toEqual(['three', undefined, 'one']);
+      expect(store.set('k2', cacheEntry(['Product:2'], { createdAt: clock.now }), many.ticket)).toBe(true);
+    });
+
+    it('its ticket refuses a set after an eviction of the entry\'s tags, as get\'s does', () => {
+      const { store, clock } = storeWithClock();
+      const { ticket } = store.getMany(['a', 'b']);
+      store.evict(['Product:2']);
+      expect(store.set('a', cacheEntry(['Product:1'], { createdAt: clock.now }), ticket)).toBe(true);
+      expect(store.set('b', cacheEntry(['Product:2'], { createdAt: clock.now }), ticket)).toBe(false);
+    });
+
+    it('drops expired entries as get does', () => {
+      const { store, clock } = storeWithClock();
+      store.set('k', cacheEntry(['Product:1'], { createdAt: clock.now, maxAgeMs: 1_000 }), store.get('k').ticket);
+      clock.now += 1_000;
+      expect(store.getMany(['k']).entries).toEqual([undefined]);
+      expect(store.stats().entries).toBe(0);
+    });
+  });
+
+  it('counts its entries per grain by key namespace, through sets, replacements, evictions and clears', () => {
+    const { store, clock } = storeWithClock();
+    const ticket = store.get('any').ticket;
+    const entry = (tag: string) => cacheEntry([tag], { createdAt: clock.now });
+    store.set('hashOfAnAnswer', entry('Product:1'), ticket);
+    store.set('fn:productById:abc', entry('Product:1'), ticket);
+    store.set('fn:productById:abc', entry('Product:1'), ticket);
+    store.set('field:Query.search:def', entry('Query.search'), ticket);
+    store.set('trpc:product.list:ghi', entry('Product:2'), ticket);
+    expect(store.stats().entriesByGrain).toEqual({ response: 1, function: 1, field: 1, trpc: 1 });
+    store.evict(['Product:1']);
+    expect(store.stats().entriesByGrain).toEqual({ response: 0, function: 0, field: 1, trpc: 1 });
+    store.clear();
+    expect(store.stats().entriesByGrain).toEqual({ response: 0, function: 0, field: 0, trpc: 0 });
+  });
 });

@@ -180,7 +180,7 @@ const parsedBodies = new BoundedMemo<string, GraphQLParams>(1024);
 const MAX_SHARED_BODY_CHARS = 16 * 1024;
 
 /** The request as the cache's session and key functions see it, read from node's headers on demand. */
-class NodeRequest implements RequestLike {
+export class NodeRequest implements RequestLike {
   readonly method: string;
   readonly headers: NodeHeaders;
   constructor(req: IncomingMessage) {

@@ -83,6 +83,8 @@ export interface ValueCache {
   getMany<T>(requests: readonly ValueRequest<T>[], compute: ComputeMany<T>): Promise<(ServedValue<T> | Error)[]>;
   /** Whole seconds a value with `life` stays fresh from now, counted as an answer's `max-age` is (0 once stale). */
   remainingSeconds(life: ValueLife): number;
+  /** Counts (and tells `onBypass` of) a value computed without the cache because it could not be keyed. */
+  notCached(grain: ValueGrain, operation: string): void;
 }
 
 /** The key of a value: its grain's namespace, the operation, and a hash of what identifies the value. */
@@ -409,5 +411,9 @@ export function createValueCache({ store, guard, counters, now, logger, onHit, o
     get,
     getMany,
     remainingSeconds: (life) => freshSeconds(life, now(), true),
+    notCached(grain, operation) {
+      counters.record(grain, 'bypass');
+      onBypass({ grain, kind: 'bypass', operation });
+    },
   };
 }

@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { createLogger, createSchema, createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext } from '../schema/index.ts';
+import { catalogResolvers, catalogTypeDefs, createCatalogContext, type CatalogContext, type CatalogServices } from '../schema/index.ts';
 import { createCatalogRepository } from '../schema/data/catalog-repository.ts';
 import { openDatabase, type Database } from '../schema/data/database.ts';
 import { prepareDatabase } from '../schema/data/migrate.ts';
@@ -21,6 +21,7 @@ import {
   type ResponseCache,
 } from '../plugins/index.ts';
 import { userIdFromAuthorization } from '../schema/auth.ts';
+import { createTrpcEndpoint, routeTrpc } from './trpc.ts';
 
 /** A plugin that reads the catalog context, or any context-agnostic yoga plugin. */
 export type CatalogPlugin = Plugin<CatalogContext> | Plugin;
@@ -84,10 +85,13 @@ export async function createCatalogServer(
   const cache = config.cache.enabled
     ? createCacheLayer({ config: config.cache, schema, session: catalogSession, logger, wrapStore: wrapCacheStore })
     : undefined;
-  const yoga = createCatalogYoga({ db, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
-  // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
+  const services = { db, repository: createCatalogRepository(db) };
+  const yoga = createCatalogYoga({ services, logger, schema, cache, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
+  const trpc = createTrpcEndpoint({ services, cache, logger, maxBodyBytes: config.limits.maxBodyBytes });
+  // Cache hits are answered by the front before yoga sees the request; `/trpc` is tRPC's,
+  // everything else is yoga's.
   const responses = trackResponses();
-  const pipeline = responses.tracked(yoga);
+  const pipeline = responses.tracked(routeTrpc(trpc, yoga));
   const httpServer = createServer(
     limitRequestBodies(
       cache ? createFastPath({ cache, next: pipeline, cors: CORS, connectionClose: responses.closing }) : pipeline,
@@ -134,7 +138,7 @@ const catalogSession = (request: { headers: { get(name: string): string | null |
 const CORS = { exposedHeaders: ['x-cache', 'x-cache-coalesced', 'age', 'etag', 'cache-control'] };
 
 function createCatalogYoga({
-  db,
+  services,
   logger,
   schema,
   cache,
@@ -142,7 +146,7 @@ function createCatalogYoga({
   limits,
   plugins,
 }: {
-  db: Database;
+  services: CatalogServices;
   logger: YogaLogger;
   schema: GraphQLSchema;
   cache: ResponseCache | undefined;
@@ -150,7 +154,6 @@ function createCatalogYoga({
   limits: RequestLimits;
   plugins: CatalogPlugin[];
 }) {
-  const services = { db, repository: createCatalogRepository(db) };
   return createYoga({
     schema,
     context: (initial) => createCatalogContext(initial, services),

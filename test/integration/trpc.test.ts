@@ -185,22 +185,26 @@ describe('tRPC procedures on the cache', () => {
     it('a tRPC product.update that moves a product evicts GraphQL answers and tRPC outputs of both categories', async () => {
       const { url } = server();
       const trpc = createCatalogTrpcClient(url);
-      const left = '{ category(id: "9") { products(first: 100) { id } } }';
+      // A page of the left category that never held product 29: only the list it left names it.
+      const left = '{ category(id: "9") { products(first: 1, offset: 2) { id } } }';
       const joined = '{ category(id: "10") { products(first: 100) { id } } }';
       const product = '{ product(id: "29") { price category { id } } }';
-      expect(ids((await cachedGraphQL(url, left)).category.products)).toContain('29');
+      expect(ids((await cachedGraphQL(url, left)).category.products)).toEqual(['49']);
       expect(ids((await cachedGraphQL(url, joined)).category.products)).not.toContain('29');
       await cachedGraphQL(url, product);
       const listOfJoined = () => trpc.client.product.list.query({ categoryId: '10', first: 100 });
+      const pageOfLeft = () => trpc.client.product.list.query({ categoryId: '9', first: 1, offset: 2 });
       expect(ids(await cached(trpc, listOfJoined))).not.toContain('29');
+      expect(ids(await cached(trpc, pageOfLeft))).toEqual(['49']);
 
       const moved = await trpc.client.product.update.mutate({ id: '29', input: { categoryId: '10', price: 7.25 } });
       expect(moved).toMatchObject({ id: '29', categoryId: '10', price: 7.25 });
 
-      expect(ids((await refreshedGraphQL(url, left)).category.products)).not.toContain('29');
+      expect(ids((await refreshedGraphQL(url, left)).category.products)).toEqual(['69']);
       expect(ids((await refreshedGraphQL(url, joined)).category.products)).toContain('29');
       expect((await refreshedGraphQL(url, product)).product).toEqual({ price: 7.25, category: { id: '10' } });
       expect(ids(await refreshed(trpc, listOfJoined))).toContain('29');
+      expect(ids(await refreshed(trpc, pageOfLeft))).toEqual(['69']);
     });
 
     it('tRPC product.create, review.add and product.delete evict what GraphQL and tRPC read of them', async () => {

@@ -8,12 +8,15 @@ import { cpuMicros } from './processes.ts';
 
 // ── Scenarios ──────────────────────────────────────────────────────────────────────────
 
-export type ScenarioName = 'hit' | 'miss' | 'mixed';
+export type ScenarioName = 'hit' | 'miss' | 'mixed' | 'trpc-hit';
 
 /** The fixed query of the hit scenario (the issue's query), always for product "7". */
 export const HIT_QUERY = 'query($id: ID!){ product(id: $id){ id name price category { id name } reviews { id rating body } } }';
 export const HIT_ID = '7';
 export const HIT_BODY = JSON.stringify({ query: HIT_QUERY, variables: { id: HIT_ID } });
+
+/** The tRPC hit: `product.byId` of the same product, with category and reviews, as a GET (`httpLink`'s form of a query). */
+export const TRPC_HIT_PATH = `/trpc/product.byId?input=${encodeURIComponent(JSON.stringify({ id: HIT_ID }))}`;
 
 const MISS_QUERY = 'query($first: Int, $offset: Int){ products(first: $first, offset: $offset){ id name price } }';
 const UPDATE_MUTATION = 'mutation($id: ID!, $stock: Int!){ updateProduct(id: $id, input: { stock: $stock }) { id } }';
@@ -54,8 +57,8 @@ export interface LoadOptions {
   /** How long the run lasts; with `amount`, the most it may last (then it is cut short). */
   seconds: number;
   connections: number;
-  /** A fixed body, or the body of the i-th request of the run (counted across all connections). */
-  body: string | ((i: number) => string);
+  /** A fixed body, or the body of the i-th request of the run (counted across all connections); none: a GET. */
+  body?: string | ((i: number) => string);
   /** The index of the run's first request in `body`'s sequence. @default 0 */
   firstIndex?: number;
   /** Send this many requests instead of running for `seconds`, so that two servers do the same work. */
@@ -118,9 +121,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 export async function run({ url, pid, seconds, connections, body, firstIndex = 0, amount }: LoadOptions): Promise<Run> {
   let built = 0;
   const request: autocannon.Request =
-    typeof body === 'string'
-      ? { body }
-      : { setupRequest: (req) => ({ ...req, body: body(firstIndex + built++) }) };
+    body === undefined
+      ? { method: 'GET', headers: { accept: 'application/json' } }
+      : typeof body === 'string'
+        ? { body }
+        : { setupRequest: (req) => ({ ...req, body: body(firstIndex + built++) }) };
 
   let latencies = new Float64Array(1 << 16);
   let count = 0;
@@ -176,7 +181,7 @@ export async function run({ url, pid, seconds, connections, body, firstIndex = 0
     latencies: latencies.subarray(0, count),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    bodiesBuilt: typeof body === 'string' ? count : built,
+    bodiesBuilt: typeof body === 'function' ? built : count,
     cutShort,
     elapsedSeconds,
     serverCpuMicros,

@@ -313,6 +313,39 @@ describe('tRPC races', () => {
   });
 });
 
+describe('a tRPC write whose eviction the store cannot take', () => {
+  let failing = false;
+  const server = serverForSuite({
+    env: { CACHE_EVICTION_WAIT_MS: '50' },
+    wrapCacheStore: (store) => ({
+      get: (key) => store.get(key),
+      set: (key, entry, ticket) => store.set(key, entry, ticket),
+      evict: (tags) => (failing ? Promise.reject(new Error('store unreachable')) : store.evict(tags)),
+      clear: () => store.clear(),
+      close: () => store.close(),
+    }),
+  });
+
+  it('answers CACHE_EVICTION_PENDING, as a GraphQL mutation does, and the cache bypasses until a retry applies it', async () => {
+    const { url, server: catalog } = server();
+    const trpc = createCatalogTrpcClient(url);
+    const byId = () => trpc.client.product.byId.query({ id: '18' });
+    await cached(trpc, byId);
+    failing = true;
+    const error = await trpc.client.product.update.mutate({ id: '18', input: { price: 18.5 } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect((error as TRPCClientError<any>).message).toMatch(/^CACHE_EVICTION_PENDING: the write succeeded/);
+    expect(catalog.cache!.degraded).toBe(true);
+    // Degraded: neither read nor written, so the write shows.
+    expect((await byId())?.price).toBe(18.5);
+    expect(trpc.last()).toMatchObject({ xCache: 'BYPASS', cacheControl: 'no-store' });
+    failing = false;
+    expect(await catalog.cache!.evictAll()).toMatchObject({ pending: false });
+    expect(catalog.cache!.degraded).toBe(false);
+    expect((await refreshed(trpc, byId))?.price).toBe(18.5);
+  });
+});
+
 /** Resolves once the value cache has been asked `n` times; a follower joins its leader in that same call. */
 function watchValueCalls(engine: CacheEngine) {
   const values = engine.values;

@@ -67,7 +67,20 @@ describe('README', () => {
 
   it('lists the options of every public factory', () => {
     expect([...tables.keys()].sort()).toEqual(
-      ['createCacheStore', 'createEnvelopCache', 'createFastPath', 'createMemoryStore', 'createRedisStore', 'createResponseCache', 'createTieredStore', 'usePurgeEndpoint', 'useResponseCache', 'useStatsEndpoint'],
+      [
+        'createCacheStore',
+        'createEnvelopCache',
+        'createFastPath',
+        'createMemoryStore',
+        'createRedisStore',
+        'createResponseCache',
+        'createTieredStore',
+        'trpcCacheMiddleware',
+        'usePurgeEndpoint',
+        'useResponseCache',
+        'useStatsEndpoint',
+        'withTrpcCacheContext',
+      ],
     );
   });
 

@@ -10,20 +10,11 @@
  * writes to products no other test of its suite reads.
  */
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { engineOf, type CacheEngine } from '../../plugins/response-cache.ts';
-import { startCatalog, type StartOptions, type TestCatalog } from '../helpers/catalog.ts';
+import { serverForSuite } from '../helpers/catalog.ts';
 import { postGraphQL } from '../helpers/processes.ts';
 import { createCatalogTrpcClient, createReadLatch, type CatalogTrpcClient } from '../helpers/trpc.ts';
-
-function serverForSuite(options: StartOptions = {}) {
-  let catalog: TestCatalog | undefined;
-  beforeAll(async () => {
-    catalog = await startCatalog('pglite', options);
-  });
-  afterAll(() => catalog?.close());
-  return () => catalog!;
-}
 
 /** A tRPC call that must be cached: MISS, then HIT with the same data. */
 async function cached<T>(trpc: CatalogTrpcClient, call: () => Promise<T>): Promise<T> {

@@ -147,6 +147,17 @@ describe('tRPC procedures on the cache', () => {
     expect(engineOf(server().server.cache!).store.stats!().entries).toBe(before);
   });
 
+  it('refuses a body over the server limit (MAX_BODY_BYTES) with 413, as for GraphQL', async () => {
+    const name = 'x'.repeat(1024 * 1024 + 1);
+    const response = await fetch(`${server().url.replace('/graphql', '/trpc')}/product.create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, price: 1, categoryId: '1' }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+  });
+
   describe('eviction across protocols', () => {
     it('a GraphQL updateProduct evicts cached product.byId, product.list and category.byId outputs', async () => {
       const { url } = server();

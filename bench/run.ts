@@ -17,6 +17,8 @@
  *   varied, varied-300, private  after every row they can reach was read once: a warm-up, then
  *          RESOLVER_ROUNDS runs of BENCH_SECONDS per server (ours only), counting the SQL
  *          statements each server sent (its bench-only `GET /bench/statements`)
+ *   trpc-hit  as hit, for the catalog's tRPC `product.byId` (GET /trpc), on our servers: the
+ *          same router with the cache middleware (memory, Redis) and without it (cache disabled)
  * Rounds alternate the order of the servers, so that a change in the machine's load (other
  * processes) falls on all of them rather than on one. Then the eviction cost of the memory and
  * Redis stores (eviction.ts).
@@ -39,6 +41,7 @@ import {
   HIT_ID,
   HIT_QUERY,
   MISS_KEYS,
+  TRPC_HIT_PATH,
   missBody,
   mixedBody,
   primeRequests,
@@ -127,6 +130,8 @@ function ours(name: string, port: number, extra: NodeJS.ProcessEnv): Child {
 const ALL: ScenarioName[] = ['hit', 'miss', 'mixed'];
 /** The scenarios that compare caching whole answers with caching resolvers too. */
 const RESOLVER_SCENARIOS: ScenarioName[] = ['varied', 'varied-300', 'private'];
+/** Our servers run the catalog's tRPC router too. */
+const OURS: ScenarioName[] = [...ALL, 'trpc-hit'];
 
 const SPECS: Record<ServerId, ServerSpec> = {
   raw: {
@@ -154,7 +159,7 @@ const SPECS: Record<ServerId, ServerSpec> = {
   'ours-disabled': {
     id: 'ours-disabled',
     label: 'ours, cache disabled',
-    scenarios: [...ALL, ...RESOLVER_SCENARIOS],
+    scenarios: [...OURS, ...RESOLVER_SCENARIOS],
     expectsXCacheHit: false,
     start: (port) => ours('ours-disabled', port, { CACHE_ENABLED: 'false' }),
   },
@@ -168,14 +173,14 @@ const SPECS: Record<ServerId, ServerSpec> = {
   'ours-memory': {
     id: 'ours-memory',
     label: 'ours, in-memory cache',
-    scenarios: [...ALL, ...RESOLVER_SCENARIOS],
+    scenarios: [...OURS, ...RESOLVER_SCENARIOS],
     expectsXCacheHit: true,
     start: (port) => ours('ours-memory', port, {}),
   },
   'ours-redis': {
     id: 'ours-redis',
     label: 'ours, Redis (in-process tier off)',
-    scenarios: ALL,
+    scenarios: OURS,
     expectsXCacheHit: true,
     start: (port, { redisUrl }) => ours('ours-redis', port, { REDIS_URL: redisUrl, CACHE_MEMORY_BYTES: '0' }),
   },
@@ -319,22 +324,41 @@ function record(server: Running, scenario: ScenarioName, result: LoadResult): vo
   if (result.cutShort) warn(`${server.spec.id} ${scenario}: a round ran out of time before its requests were answered`);
 }
 
-/** The hit scenario: a warm-up, then HIT_ROUNDS rounds of BENCH_SECONDS per server. */
-async function hitScenario(servers: Running[]): Promise<void> {
+/** The URL and body of a hit scenario's request: GraphQL's POST, or tRPC's GET beside it. */
+const HIT_REQUESTS = {
+  hit: (server: Running) => ({ url: server.url, body: HIT_BODY }),
+  'trpc-hit': (server: Running) => ({ url: server.url.replace(/\/graphql$/, TRPC_HIT_PATH), body: undefined }),
+};
+
+/** A hit scenario: a warm-up, then HIT_ROUNDS rounds of BENCH_SECONDS per server. */
+async function hitScenario(servers: Running[], scenario: keyof typeof HIT_REQUESTS): Promise<void> {
   console.log(`
-hit: warm-up ${warmupSeconds} s each, then ${HIT_ROUNDS} rounds of ${seconds} s each, alternating order`);
+${scenario}: warm-up ${warmupSeconds} s each, then ${HIT_ROUNDS} rounds of ${seconds} s each, alternating order`);
   for (const server of servers) {
-    await run({ url: server.url, pid: server.child.pid, seconds: warmupSeconds, connections, body: HIT_BODY });
+    await run({ ...HIT_REQUESTS[scenario](server), pid: server.child.pid, seconds: warmupSeconds, connections });
   }
   const runs = new Map<Running, Run[]>(servers.map((server) => [server, []]));
   for (let round = 0; round < HIT_ROUNDS; round++) {
     for (const server of inRoundOrder(servers, round)) {
-      runs.get(server)?.push(await run({ url: server.url, pid: server.child.pid, seconds, connections, body: HIT_BODY }));
+      runs.get(server)?.push(await run({ ...HIT_REQUESTS[scenario](server), pid: server.child.pid, seconds, connections }));
     }
   }
   for (const server of servers) {
-    record(server, 'hit', summarise(runs.get(server) ?? []));
-    server.result.rssAfterHitBytes = memory(server.child.pid).rssBytes;
+    record(server, scenario, summarise(runs.get(server) ?? []));
+    if (scenario === 'hit') server.result.rssAfterHitBytes = memory(server.child.pid).rssBytes;
+  }
+}
+
+/** Ours with a cache must answer the tRPC hit from it: a warm-up call, then `x-cache: HIT`. */
+async function warmTrpcHit(server: Running): Promise<void> {
+  const { url } = HIT_REQUESTS['trpc-hit'](server);
+  const first = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (first.status !== 200) throw new Error(`${server.spec.id}: the tRPC hit call failed: HTTP ${first.status}: ${(await first.text()).slice(0, 300)}`);
+  await first.text();
+  const second = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  await second.text();
+  if (server.spec.expectsXCacheHit && second.headers.get('x-cache') !== 'HIT') {
+    warn(`${server.spec.id}: x-cache is ${JSON.stringify(second.headers.get('x-cache'))} on the second tRPC call, not HIT: its "trpc-hit" figures are not cache hits`);
   }
 }
 
@@ -508,6 +532,10 @@ function computeRatios(servers: ServerResult[]): { ratios: BenchResults['ratios'
     ),
     hitP99OursMemoryVsRaw: ratio(by('ours-memory')?.scenarios.hit?.latencyMs.p99, rawP99),
     hitP99OursRedisVsRaw: ratio(by('ours-redis')?.scenarios.hit?.latencyMs.p99, rawP99),
+    trpcHitVsUncached: {
+      'ours-memory': ratio(by('ours-memory')?.scenarios['trpc-hit']?.reqPerSec, by('ours-disabled')?.scenarios['trpc-hit']?.reqPerSec),
+      'ours-redis': ratio(by('ours-redis')?.scenarios['trpc-hit']?.reqPerSec, by('ours-disabled')?.scenarios['trpc-hit']?.reqPerSec),
+    },
   };
 
   const targets: Target[] = [];
@@ -561,7 +589,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const machine = currentMachine();
   // A safety net far above a normal run: a hung server cannot keep the bench (and its children) alive.
-  const budgetSeconds = 10 * (HIT_ROUNDS + 3 + 2 * RESOLVER_ROUNDS) * seconds + 600;
+  const budgetSeconds = 10 * (2 * HIT_ROUNDS + 3 + 2 * RESOLVER_ROUNDS) * seconds + 600;
   const watchdog = setTimeout(() => {
     console.error(`\nbench: still running after ${budgetSeconds} s; stopping everything.`);
     void shutdown().finally(() => process.exit(1));
@@ -591,7 +619,9 @@ async function main(): Promise<void> {
   const withScenario = (scenario: ScenarioName) => all.filter((server) => server.spec.scenarios.includes(scenario));
   // Miss first: see missScenario.
   const missRequests = await missScenario(withScenario('miss'));
-  await hitScenario(withScenario('hit'));
+  await hitScenario(withScenario('hit'), 'hit');
+  for (const server of withScenario('trpc-hit')) await warmTrpcHit(server);
+  await hitScenario(withScenario('trpc-hit'), 'trpc-hit');
   await mixedScenario(withScenario('mixed'));
   await resolverScenarios(withScenario('varied'));
   for (const server of all) server.result.peakRssBytes = memory(server.child.pid).peakRssBytes;

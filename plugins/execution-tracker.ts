@@ -59,6 +59,11 @@ export function withPreviousVersion<T extends object>(current: T, previous: obje
   return current;
 }
 
+/** The object as it was, when a resolver returned `withPreviousVersion(current, previous)`. */
+export function previousVersionOf(current: object): object | undefined {
+  return (current as Record<symbol, object | undefined>)[PREVIOUS_VERSION];
+}
+
 /** What one execution has learned so far. */
 export interface Tracker {
   readonly mutation: boolean;

@@ -243,7 +243,7 @@ function sharedResolution(params: GraphQLParams, resolved: GraphQLParams): Graph
 const noop = () => {};
 
 /** The request as the cache's session and key functions see it, read from node's headers on demand. */
-class NodeRequest implements RequestLike {
+export class NodeRequest implements RequestLike {
   readonly method: string;
   readonly headers: NodeHeaders;
   constructor(req: IncomingMessage) {

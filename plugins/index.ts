@@ -27,6 +27,13 @@ export type { CachedFunctionOptions, CachedBatchOptions, BatchFunction } from '.
 export type { CachedFieldConfig, CachedFieldSetting } from './cached-fields.ts';
 export { cacheTags } from './cache-tags.ts';
 
+// tRPC query procedures on the same store, evicted by the same writes (`cache.evictWrites` for
+// writes made outside GraphQL).
+export { trpcCacheMiddleware, withTrpcCacheContext } from './trpc-cache.ts';
+export type { TrpcCacheMiddlewareOptions, TrpcCacheContextOptions, TrpcContextOptions, TrpcOutputList } from './trpc-cache.ts';
+export { trpcCacheResponseMeta } from './trpc-response-meta.ts';
+export type { Write } from './write-tags.ts';
+
 // What the schema and its resolvers say to the cache.
 export { cacheDirectivesTypeDefs, cacheDirectivesDocument } from './cache-directives.ts';
 export type { CacheHint, HintConfig } from './cache-hints.ts';

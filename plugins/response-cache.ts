@@ -30,6 +30,7 @@ import { createMemoryStore } from './memory-store.ts';
 import { createRequestKeying, type GraphQLRequestInput, type KeyedState, type RequestState } from './request-keying.ts';
 import { buildSchemaIndex, type SchemaIndex } from './schema-index.ts';
 import { createValueCache, type ValueCache } from './value-cache.ts';
+import { createWriteTagger, type Write } from './write-tags.ts';
 import type { CacheEntry, CacheScope, CacheStore, Lookup, MaybePromise, ReadTicket, StoreStats } from './store.ts';
 
 /** Where the cache reports what it absorbed: yoga's logger, pino, `console` all fit. */
@@ -107,10 +108,23 @@ export interface ResponseCacheOptions {
 export const defaultShouldCacheResult = (result: ExecutionResult): boolean => !result.errors?.length;
 
 /**
- * A response cache, as its users call it: cache functions and batch functions on it, purge,
- * stats and close. Give it to `useResponseCache` and `createFastPath`.
+ * A response cache, as its users call it: cache functions and batch functions on it, evict what
+ * writes outside GraphQL change, purge, stats and close. Give it to `useResponseCache` and
+ * `createFastPath`.
  */
 export interface ResponseCache extends CachedFunctions {
+  /**
+   * Evicts what writes made outside GraphQL change (a tRPC procedure, a REST handler), by the
+   * rules of a GraphQL mutation that returned the written objects: each object's entity, what
+   * writing its type evicts, and the `@cacheList(via:)` lists it is in now and was in before
+   * (`previous`, or the version `withPreviousVersion` attached), found by the schema's resolvers
+   * of the via fields, called with `context`. Resolves once the store applied the eviction, or,
+   * when it could not, after waiting up to `evictionWaitMs` for a retry: then `pending` is true
+   * and other instances may serve the old values until a retry applies it (this one bypasses its
+   * cache meanwhile). Call it before the write's response is sent.
+   * @example await cache.evictWrites([{ type: 'Product', object: after, previous: before }], context)
+   */
+  evictWrites(writes: readonly Write[], context: unknown): Promise<EvictionOutcome>;
   /** Drops every answer that contains this object. Pending (and the cache bypassed) when the store is unreachable. */
   evictEntity(typeName: string, id: string | number): Promise<EvictionOutcome>;
   /** Drops every answer that contains any object of this type, or a list or null of it. */
@@ -163,6 +177,11 @@ export interface CacheEngine {
    */
   readonly values: ValueCache;
   readonly includeExtensionMetadata: boolean;
+  /** Who a request is for, as the cache was told (`session`), and the headers that function reads. */
+  readonly session: (request: RequestLike) => string | null | undefined;
+  readonly sessionHeaders: readonly string[];
+  /** The cache's clock, in ms since the Unix epoch. */
+  readonly now: () => number;
   /** Keys the request and decides whether it may be read from the cache. Synchronous. */
   begin(input: GraphQLRequestInput): RequestState;
   /** One store lookup (none when an identical miss is already executing, or when bypassing). */
@@ -278,6 +297,7 @@ export function createResponseCache({
   // ETags are keyed hashes: stable for the same key and body on this instance, and worthless to
   // anyone testing guesses of a PRIVATE body (an email, say) against a header they saw.
   const etagSecret = randomBytes(32);
+  const writeTags = createWriteTagger(index);
   instrumentSchema(index, {
     trackerOf: (context) => trackers.get(context as object),
     remainingSeconds: functions.remainingSeconds,
@@ -461,11 +481,22 @@ export function createResponseCache({
     return includeExtensionMetadata ? withMetadata(body, { status: state.status, ttl: maxAge, scope }) : body;
   }
 
+  /** A write's eviction, applied, or still pending after waiting `evictionWaitMs` for a retry. */
+  async function evictBeforeAnswer(tags: readonly string[]): Promise<EvictionOutcome> {
+    const outcome = await guard.evict(tags, 'mutation');
+    // The write is done; its response may not promise fresh reads until the eviction is.
+    if (!outcome.pending || (await guard.whenApplied(evictionWaitMs))) return outcome.pending ? { pending: false, evicted: 0 } : outcome;
+    return outcome;
+  }
+
   const engine: CacheEngine = {
     index,
     store,
     values,
     includeExtensionMetadata,
+    session,
+    sessionHeaders,
+    now,
     begin: keying.begin,
     lookup,
     serve,
@@ -482,9 +513,7 @@ export function createResponseCache({
     completeQuery,
     async completeMutation(tracker) {
       await trackerSettled(tracker);
-      const { pending } = await guard.evict([...tracker.tags], 'mutation');
-      // The write is done; its response may not promise fresh reads until the eviction is.
-      if (!pending || (await guard.whenApplied(evictionWaitMs))) return undefined;
+      if (!(await evictBeforeAnswer([...tracker.tags])).pending) return undefined;
       return new GraphQLError(
         `The write succeeded, but the cache could not evict the answers it changes within ${evictionWaitMs} ms; ` +
           'until a retry does, other instances may serve them as they were.',
@@ -513,6 +542,7 @@ export function createResponseCache({
   const cache: ResponseCache = {
     cached: functions.cached,
     cachedBatch: functions.cachedBatch,
+    evictWrites: async (writes, context) => evictBeforeAnswer(await writeTags(writes, context)),
     evictEntity(typeName, id) {
       if (!index.tags.idField(typeName)) throw new Error(`evictEntity: "${typeName}" is not an object type with an id field`);
       return guard.evict([entityTag(typeName, id)], 'purge');

@@ -36,7 +36,7 @@ export function createCatalogContext(initial: YogaInitialContext, { db, reposito
  * After a write, every row loaded so far may be stale, and so may the cache until the mutation's
  * eviction runs, after its fields resolve: the rest of the request reads the database alone.
  */
-export function readAfterWrite(context: CatalogContext): CatalogLoaders {
+export function readAfterWrite(context: Pick<CatalogContext, 'repository' | 'loaders'>): CatalogLoaders {
   context.loaders = createLoaders(databaseBatches(context.repository));
   return context.loaders;
 }

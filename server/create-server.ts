@@ -29,6 +29,7 @@ import {
   type ResponseCache,
 } from '../plugins/index.ts';
 import { userIdFromAuthorization } from '../schema/auth.ts';
+import { createTrpcEndpoint, routeTrpc } from './trpc.ts';
 
 /** A plugin that reads the catalog context, or any context-agnostic yoga plugin. */
 export type CatalogPlugin = Plugin<CatalogContext> | Plugin;
@@ -124,9 +125,11 @@ export async function createCatalogServer(
   const repository = createCatalogRepository(db);
   const services = { db, repository, batches: cache && resolverCaching ? cachedBatches(repository, cache) : databaseBatches(repository) };
   const yoga = createCatalogYoga({ services, logger, schema, cache, persistedQueries, metrics, requestLog, purgeToken: config.cache.purgeToken, limits: config.limits, plugins });
-  // Cache hits are answered by the front before yoga sees the request; everything else is yoga's.
+  const trpc = createTrpcEndpoint({ services, cache, logger, maxBodyBytes: config.limits.maxBodyBytes });
+  // Cache hits are answered by the front before yoga sees the request; `/trpc` is tRPC's,
+  // everything else is yoga's.
   const responses = trackResponses();
-  const pipeline = responses.tracked(yoga);
+  const pipeline = responses.tracked(routeTrpc(trpc, yoga));
   const httpServer = createServer(
     requestLog.listener(
       limitRequestBodies(

@@ -8,7 +8,7 @@ import { cpuMicros } from './processes.ts';
 
 // ── Scenarios ──────────────────────────────────────────────────────────────────────────
 
-export type ScenarioName = 'hit' | 'miss' | 'mixed' | 'varied' | 'varied-300' | 'private';
+export type ScenarioName = 'hit' | 'miss' | 'mixed' | 'varied' | 'varied-300' | 'private' | 'trpc-hit';
 
 /** One request of a scenario: its body, and headers of its own (a session). */
 export interface ScenarioRequest {
@@ -20,6 +20,9 @@ export interface ScenarioRequest {
 export const HIT_QUERY = 'query($id: ID!){ product(id: $id){ id name price category { id name } reviews { id rating body } } }';
 export const HIT_ID = '7';
 export const HIT_BODY = JSON.stringify({ query: HIT_QUERY, variables: { id: HIT_ID } });
+
+/** The tRPC hit: `product.byId` of the same product, with category and reviews, as a GET (`httpLink`'s form of a query). */
+export const TRPC_HIT_PATH = `/trpc/product.byId?input=${encodeURIComponent(JSON.stringify({ id: HIT_ID }))}`;
 
 const MISS_QUERY = 'query($first: Int, $offset: Int){ products(first: $first, offset: $offset){ id name price } }';
 const UPDATE_MUTATION = 'mutation($id: ID!, $stock: Int!){ updateProduct(id: $id, input: { stock: $stock }) { id } }';
@@ -172,8 +175,8 @@ export interface LoadOptions {
   /** How long the run lasts; with `amount`, the most it may last (then it is cut short). */
   seconds: number;
   connections: number;
-  /** A fixed body, or the i-th request of the run (counted across all connections): its body, or its body and headers. */
-  body: string | ((i: number) => string | ScenarioRequest);
+  /** A fixed body, or the i-th request of the run (counted across all connections): its body, or its body and headers; none: a GET. */
+  body?: string | ((i: number) => string | ScenarioRequest);
   /** The index of the run's first request in `body`'s sequence. @default 0 */
   firstIndex?: number;
   /** Send this many requests instead of running for `seconds`, so that two servers do the same work. */
@@ -236,14 +239,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 export async function run({ url, pid, seconds, connections, body, firstIndex = 0, amount }: LoadOptions): Promise<Run> {
   let built = 0;
   const request: autocannon.Request =
-    typeof body === 'string'
-      ? { body }
-      : {
-          setupRequest: (req) => {
-            const made = body(firstIndex + built++);
-            return typeof made === 'string' ? { ...req, body: made } : { ...req, body: made.body, headers: { ...req.headers, ...made.headers } };
-          },
-        };
+    body === undefined
+      ? { method: 'GET', headers: { accept: 'application/json' } }
+      : typeof body === 'string'
+        ? { body }
+        : {
+            setupRequest: (req) => {
+              const made = body(firstIndex + built++);
+              return typeof made === 'string' ? { ...req, body: made } : { ...req, body: made.body, headers: { ...req.headers, ...made.headers } };
+            },
+          };
 
   let latencies = new Float64Array(1 << 16);
   let count = 0;
@@ -299,7 +304,7 @@ export async function run({ url, pid, seconds, connections, body, firstIndex = 0
     latencies: latencies.subarray(0, count),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    bodiesBuilt: typeof body === 'string' ? count : built,
+    bodiesBuilt: typeof body === 'function' ? built : count,
     cutShort,
     elapsedSeconds,
     serverCpuMicros,

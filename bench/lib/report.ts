@@ -80,6 +80,8 @@ export interface BenchResults {
     missCpuOursMemoryVsDisabledPerRound: number[];
     hitP99OursMemoryVsRaw?: number;
     hitP99OursRedisVsRaw?: number;
+    /** tRPC `product.byId` hits per second with the cache middleware ÷ the same router without it. */
+    trpcHitVsUncached: Partial<Record<ServerId, number | undefined>>;
   };
   targets: Target[];
   eviction: EvictionResult[];
@@ -153,6 +155,19 @@ export function renderMarkdown(results: BenchResults): string {
         return `${int(result?.reqPerSec)} | ${ratio(times)} | ${ms(result?.latencyMs.p99)} | ${fixed(server.statementsPerRequest?.[scenario], 3)}`;
       });
       lines.push(`| ${server.label} | ${cells.join(' | ')} |`);
+    }
+  }
+  const trpc = results.servers.filter((server) => server.scenarios['trpc-hit'] !== undefined);
+  if (trpc.length > 0) {
+    lines.push('');
+    lines.push('| tRPC `product.byId` (GET /trpc) | req/s | p50 | p99 | × same router, uncached | CPU/req |');
+    lines.push('|---|--:|--:|--:|--:|--:|');
+    for (const server of trpc) {
+      const hit = server.scenarios['trpc-hit'];
+      lines.push(
+        `| ${server.label} | ${int(hit?.reqPerSec)} | ${ms(hit?.latencyMs.p50)} | ${ms(hit?.latencyMs.p99)} | ` +
+          `${ratio(results.ratios.trpcHitVsUncached[server.id])} | ${micros(hit?.cpuMicrosPerRequest)} |`,
+      );
     }
   }
   lines.push('');

@@ -79,6 +79,16 @@ export async function startCatalog(backend: Backend = 'pglite', { env = {}, ...o
   }
 }
 
+/** A fresh PGlite catalog for the enclosing suite, started before its tests and closed after; `get()` is valid inside its tests. */
+export function serverForSuite(options: StartOptions = {}): () => TestCatalog {
+  let catalog: TestCatalog | undefined;
+  beforeAll(async () => {
+    catalog = await startCatalog('pglite', options);
+  });
+  afterAll(() => catalog?.close());
+  return () => catalog!;
+}
+
 export function requirePostgresUrl(): string {
   const url = process.env.TEST_POSTGRES_URL;
   if (!url) throw new Error('TEST_POSTGRES_URL is not set');

@@ -8,19 +8,9 @@
  * Seed facts used below: product i is in category 1 + (i - 1) % 20, so category 7 lists
  * products 7, 27, 47, …; product 7 is "Classic Tent"; the next product created gets id 1001.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCatalog, type StartOptions, type TestCatalog } from '../helpers/catalog.ts';
+import { describe, expect, it } from 'vitest';
+import { serverForSuite } from '../helpers/catalog.ts';
 import { createLatch, createUrqlClient, createUrqlClientAs, watchLookups, type UrqlTestClient } from '../helpers/urql.ts';
-
-/** A fresh server for the enclosing suite; `get()` is valid inside its tests. */
-function serverForSuite(options: StartOptions = {}) {
-  let catalog: TestCatalog | undefined;
-  beforeAll(async () => {
-    catalog = await startCatalog('pglite', options);
-  });
-  afterAll(() => catalog?.close());
-  return () => catalog!;
-}
 
 /** Caches `query` and proves it: MISS, then HIT with the same body. Returns its data. */
 async function cache(client: UrqlTestClient, query: string): Promise<any> {

@@ -91,10 +91,12 @@ describe('README', () => {
         'createRedisStore',
         'createResponseCache',
         'createTieredStore',
+        'trpcCacheMiddleware',
         'useMetricsEndpoint',
         'usePurgeEndpoint',
         'useResponseCache',
         'useStatsEndpoint',
+        'withTrpcCacheContext',
       ],
     );
   });

@@ -103,14 +103,15 @@ function baseEnv(): NodeJS.ProcessEnv {
   }
   // Each server gets its own embedded database, so one server's mutations never reach another's.
   for (const name of ['DATABASE_URL', 'PGLITE_DATA_DIR', 'PORT', 'HOST', 'DEBUG']) delete env[name];
-  // As in production: JSON logs with a line per request (read and dropped by this process), and
+  // As in production: JSON logs with a line per request (written to nowhere, see `tsx`), and
   // metrics counted on every request.
   return { ...env, NODE_ENV: 'production', LOG_LEVEL: 'info' };
 }
 
 function tsx(name: string, file: string, env: NodeJS.ProcessEnv): Child {
-  // `node --import tsx` rather than `npx tsx`/`npm start`: the pid is the server itself.
-  return spawnChild(name, process.execPath, ['--import', 'tsx', file], env, root);
+  // `node --import tsx` rather than `npx tsx`/`npm start`: the pid is the server itself. Its
+  // stdout (the request lines) is discarded, as if a log shipper took it off this host.
+  return spawnChild(name, process.execPath, ['--import', 'tsx', file], env, root, true);
 }
 
 /** Opens our servers' operator endpoints, for `GET /cache/stats`. */

@@ -1,8 +1,9 @@
 /**
  * The server's logger: pino, JSON lines in production (one object a line, for a log shipper),
  * readable lines with `NODE_ENV=development` (pino-pretty, in process), at `LOG_LEVEL`. Lines go
- * to stdout through an asynchronous destination, so a busy server does not make a system call
- * per line; `flush` before exiting.
+ * to stdout in batches: joined for up to 200 ms (or 64 KiB) and handed to an asynchronous
+ * destination at once, so a busy server makes a few writes a second rather than one per line;
+ * they are written out when the process exits, and `flushLogs` writes them out at once.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
@@ -20,7 +21,54 @@ export function createServerLogger(config: Pick<ServerConfig, 'logLevel' | 'pret
   if (config.prettyLogs) {
     return pino(options, PinoPretty({ destination: destination ?? 1, colorize: destination === undefined && process.stdout.isTTY, ignore: 'pid,hostname', singleLine: true }));
   }
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(options, destination ?? stdoutLines());
+}
+
+type FlushableDestination = DestinationStream & { flush(callback: (error?: Error) => void): void };
+
+let stdout: FlushableDestination | undefined;
+
+/**
+ * How long a line may wait to be written with others: a write (a thread-pool job and its
+ * callback) costs several µs, which per turn of a busy event loop was a fifth of a cache hit.
+ */
+const LINE_DELAY_MS = 200;
+
+/** One batching destination for stdout per process, written out as the process exits. */
+function stdoutLines(): FlushableDestination {
+  if (stdout) return stdout;
+  const target = pino.destination({ dest: 1, sync: false });
+  let pending = '';
+  let scheduled = false;
+  const hand = () => {
+    scheduled = false;
+    if (pending === '') return;
+    target.write(pending);
+    pending = '';
+  };
+  process.once('exit', () => {
+    hand();
+    try {
+      target.flushSync();
+    } catch {
+      // Nothing more can be done for the last lines of a process that is going away.
+    }
+  });
+  stdout = {
+    write(line: string) {
+      pending += line;
+      if (pending.length >= 65_536) hand();
+      else if (!scheduled) {
+        scheduled = true;
+        setTimeout(hand, LINE_DELAY_MS).unref();
+      }
+    },
+    flush(callback) {
+      hand();
+      target.flush(callback);
+    },
+  };
+  return stdout;
 }
 
 /**

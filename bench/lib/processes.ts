@@ -27,9 +27,14 @@ process.once('exit', () => {
   for (const child of running) child.process.kill('SIGKILL');
 });
 
-export function spawnChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Child {
+/**
+ * Starts `command`. With `discardStdout`, the child's stdout goes nowhere: a server logs a line per
+ * request there, and draining those through a pipe would take CPU from the bench and the load
+ * generator in the middle of a measurement (its stderr, where start-up failures go, is kept).
+ */
+export function spawnChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string, discardStdout = false): Child {
   // stdin is a pipe that stays open: the bench's own servers exit when it closes (the bench died).
-  const child = spawn(command, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { env, cwd, stdio: ['pipe', discardStdout ? 'ignore' : 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   let output = '';
   const keep = (chunk: Buffer): void => {

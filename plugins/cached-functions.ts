@@ -3,7 +3,7 @@
  * `cache.cachedBatch(batchFn, options)` a DataLoader batch function's, one key at a time, on the
  * value cache (value-cache.ts): the same store and eviction as answers.
  *
- * Results are tagged by the rules answers follow: with `type`, each object of the result (or of
+ * Results are tagged by the rules answers follow (output-tags.ts): with `type`, each object of the result (or of
  * each element of a list result) is tagged with its entity (`Product:7`, through the schema's id
  * fields) and its type (`type:Product`), and a null result with `null:Product`; an object
  * carrying `__typename` is tagged by that type wherever it sits in the result. `tags` adds
@@ -15,9 +15,9 @@
  * tracker, which already visits every object a resolver returns, restricts the answer's maxAge to
  * what is left of it.
  */
-import { isCompositeType, isObjectType, type GraphQLCompositeType } from 'graphql';
+import { isCompositeType, type GraphQLCompositeType } from 'graphql';
 import { stringify } from 'safe-stable-stringify';
-import { entityTag, nullTag, typeTag } from './cache-tags.ts';
+import { valueTags } from './output-tags.ts';
 import type { SchemaIndex } from './schema-index.ts';
 import { valueKey, type ValueCache, type ValueLife, type ValuePolicy, type ValueRequest } from './value-cache.ts';
 
@@ -154,7 +154,7 @@ export function createFunctionCache(values: ValueCache, index: SchemaIndex): Fun
 
   /** The tags of one result: by its type and `__typename`s, then the caller's. */
   function tagsOf(resultType: GraphQLCompositeType | undefined, value: unknown, extra: Iterable<string> | undefined, replace: boolean): Set<string> {
-    const tags = replace && extra !== undefined ? new Set<string>() : typedTags(index, resultType, value);
+    const tags = replace && extra !== undefined ? new Set<string>() : valueTags(index, resultType, value);
     if (extra !== undefined) for (const tag of extra) tags.add(String(tag));
     return tags;
   }
@@ -200,46 +200,4 @@ export function createFunctionCache(values: ValueCache, index: SchemaIndex): Fun
       return life === undefined ? undefined : values.remainingSeconds(life);
     },
   };
-}
-
-/**
- * The tags a result earns as a field's value would: the declared type's, each object's entity
- * and type, `null:Type` for a null result or element, and any object carrying `__typename`
- * anywhere in it. An object of an abstract type whose concrete type it does not say is tagged as
- * an entity of every possible type with an id field: more is evicted, never less.
- */
-function typedTags(index: SchemaIndex, resultType: GraphQLCompositeType | undefined, value: unknown): Set<string> {
-  const tags = new Set<string>();
-  const addObject = (typeName: string, object: Record<string, unknown>) => {
-    tags.add(typeTag(typeName));
-    const idField = index.tags.idField(typeName);
-    const id = idField === undefined ? undefined : object[idField];
-    if (id != null) tags.add(entityTag(typeName, id));
-  };
-  const addTyped = (element: unknown) => {
-    if (element === null || element === undefined) {
-      tags.add(nullTag(resultType!.name));
-      return;
-    }
-    if (typeof element !== 'object') return;
-    const object = element as Record<string, unknown>;
-    if (typeof object.__typename === 'string') return;
-    if (isObjectType(resultType)) addObject(resultType.name, object);
-    else for (const possible of index.possibleTypes(resultType!)) addObject(possible.name, object);
-  };
-  if (resultType !== undefined) {
-    tags.add(typeTag(resultType.name));
-    if (Array.isArray(value)) value.forEach(addTyped);
-    else addTyped(value);
-  }
-  // Objects that say their type are tagged by it, however deep.
-  const visit = (node: unknown) => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    const object = node as Record<string, unknown>;
-    if (typeof object.__typename === 'string' && isObjectType(index.schema.getType(object.__typename))) addObject(object.__typename, object);
-    for (const key in object) visit(object[key]);
-  };
-  visit(value);
-  return tags;
 }

@@ -70,7 +70,11 @@ export function valueTags(index: SchemaIndex, type: GraphQLCompositeType | undef
   function addTyped(declared: GraphQLCompositeType, node: unknown) {
     if (node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
-      for (const element of node) addTyped(declared, element);
+      // A null element stands for an object that does not exist yet: creating it evicts the list.
+      for (const element of node) {
+        if (element == null) tags.add(nullTag(declared.name));
+        else addTyped(declared, element);
+      }
       return;
     }
     const object = node as Record<string, unknown>;

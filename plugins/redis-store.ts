@@ -79,6 +79,10 @@ export interface RedisStore extends CacheStore {
   set(key: string, entry: CacheEntry, ticket: ReadTicket): Promise<boolean>;
   evict(tags: readonly string[]): Promise<number>;
   clear(): Promise<void>;
+  /** `evict`, answering also the eviction's epoch and how many tiers (subscribers of `tierChannel`) were sent it. */
+  evictAnnounced(tags: readonly string[]): Promise<Announced & { evicted: number }>;
+  /** `clear`, answering also its epoch and how many tiers were sent it. */
+  clearAnnounced(): Promise<Announced>;
   close(): Promise<void>;
   /** The prefix as configured (without braces). */
   readonly prefix: string;
@@ -88,21 +92,38 @@ export interface RedisStore extends CacheStore {
   readonly commandTimeoutMs: number;
   /**
    * The pub/sub channel, `<prefix>:evictions`, on which every `evict` and `clear` is announced by
-   * the script that performs it, as JSON `{"o": origin, "t": [tags]}` or `{"o": origin, "c": 1}`.
+   * the script that performs it, as JSON `{"o": origin, "t": [tags], "e": epoch}` or
+   * `{"o": origin, "c": 1, "e": epoch}`: for anyone who wants to watch.
    */
   readonly channel: string;
+  /**
+   * The same announcements on `<prefix>:tiers`, for the in-process tiers in front of this store
+   * alone: the script learns how many received each one, and the tier that evicted waits for
+   * that many confirmations (see tiered-store.ts).
+   */
+  readonly tierChannel: string;
+  /** Where the tiers confirm to the store with `origin` that they applied its eviction: `<prefix>:acks:<origin>`. */
+  ackChannel(origin: string): string;
   /** Identifies this store instance in its announcements, so a listener can skip its own. */
   readonly origin: string;
 }
 
-/** An announcement on `RedisStore.channel`. */
+/** An announcement on `RedisStore.channel` and `tierChannel`. */
 export interface EvictionMessage {
-  /** The `origin` of the store that evicted. */
+  /** The `origin` of the store that evicted; "" for a new generation Redis started (a clear). */
   o: string;
   /** The evicted tags; absent for a clear. */
   t?: string[];
   /** 1 for a clear. */
   c?: 1;
+  /** The store's epoch after this eviction: one more than before it, so announcements are numbered in the order they ran. */
+  e: number;
+}
+
+/** What an eviction or clear told the tiers: its epoch, and how many tiers the announcement reached. */
+export interface Announced {
+  epoch: number;
+  receivers: number;
 }
 
 /** The default deadline of one store operation, in ms. */
@@ -120,7 +141,10 @@ interface RedisTicket extends ReadTicket {
 // restart without persistence, or maxmemory evicted it), starts a new generation at an epoch above
 // any ticket handed out before: epochs start at Redis's clock in µs and grow by one per eviction,
 // so an older ticket cannot reach the new start unless evictions ran faster than one per µs.
-// The new generation makes older entries unreachable and `gen` refuses older tickets.
+// The new generation makes older entries unreachable and `gen` refuses older tickets; it is
+// announced as a clear (origin "") with its epoch, so that the in-process tiers drop what they
+// hold of the old one and know the epoch moved on. The channels are `<prefix>:evictions` and
+// `<prefix>:tiers`, the prefix read from KEYS[1], `{<prefix>}:epoch`.
 // Numbers never go through tostring (Lua prints 16 digits as 1.7e+15): formatted with %.0f.
 const META_LUA = `
 local function meta()
@@ -134,6 +158,10 @@ local function meta()
     redis.call('SET', KEYS[1], e)
   end
   redis.call('SET', KEYS[2], e)
+  local prefix = string.sub(KEYS[1], 2, -8)
+  local message = '{"o":"","c":1,"e":' .. e .. '}'
+  redis.call('PUBLISH', prefix .. ':evictions', message)
+  redis.call('PUBLISH', prefix .. ':tiers', message)
   return e, e
 end
 `;
@@ -192,14 +220,25 @@ end
 return 1
 `;
 
-// KEYS: epoch, gen. ARGV: key prefix, tombstoneMs, channel, message, tags… Returns how many
-// entries went. The announcement is published by the same script, so an eviction can never be
-// applied without being announced, and subscribers receive it in the order evictions ran.
-const EVICT_LUA = `${META_LUA}
+// Publishes the announcement ARGV[m] (a JSON object without its closing brace) completed with the
+// epoch `n` on both channels, ARGV[c] and ARGV[c + 1]; returns how many tiers received it.
+const ANNOUNCE_LUA = `
+local function announce(c, m, n)
+  local message = ARGV[m] .. ',"e":' .. n .. '}'
+  redis.call('PUBLISH', ARGV[c], message)
+  return redis.call('PUBLISH', ARGV[c + 1], message)
+end
+`;
+
+// KEYS: epoch, gen. ARGV: key prefix, tombstoneMs, channel, tier channel, message, tags…
+// Returns { entries removed, epoch, tiers reached }. The announcement is published by the same
+// script, so an eviction can never be applied without being announced, and subscribers receive
+// it in the order evictions ran.
+const EVICT_LUA = `${META_LUA}${ANNOUNCE_LUA}
 local _, g = meta()
 local n = string.format('%.0f', redis.call('INCR', KEYS[1]))
 local removed = 0
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local tk = ARGV[1] .. 't:' .. g .. ':' .. ARGV[i]
   local members = redis.call('SMEMBERS', tk)
   for j = 1, #members, 500 do
@@ -208,18 +247,17 @@ for i = 5, #ARGV do
   redis.call('UNLINK', tk)
   redis.call('SET', ARGV[1] .. 'x:' .. ARGV[i], n, 'PX', ARGV[2])
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return removed
+return { removed, n, announce(3, 5, n) }
 `;
 
-// KEYS: epoch, gen. ARGV: channel, message. A new generation: older entries and indexes become
-// unreachable and leave by their own TTL; older tickets are refused because their epoch is below `gen`.
-const CLEAR_LUA = `${META_LUA}
+// KEYS: epoch, gen. ARGV: channel, tier channel, message. Returns { epoch, tiers reached }. A new
+// generation: older entries and indexes become unreachable and leave by their own TTL; older
+// tickets are refused because their epoch is below `gen`.
+const CLEAR_LUA = `${META_LUA}${ANNOUNCE_LUA}
 meta()
 local n = string.format('%.0f', redis.call('INCR', KEYS[1]))
 redis.call('SET', KEYS[2], n)
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return 1
+return { n, announce(1, 3, n) }
 `;
 
 /** What GET_LUA answers: the epoch, Redis's clock in ms, and the raw entry or null. */
@@ -232,8 +270,8 @@ interface ScriptedClient {
   graphqlCacheGet(epochKey: string, genKey: string, keyPrefix: string, key: string): Promise<GetReply>;
   graphqlCacheGetMany(epochKey: string, genKey: string, keyPrefix: string, ...keys: string[]): Promise<GetManyReply>;
   graphqlCacheSet(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<number>;
-  graphqlCacheEvict(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<number>;
-  graphqlCacheClear(epochKey: string, genKey: string, channel: string, message: string): Promise<number>;
+  graphqlCacheEvict(epochKey: string, genKey: string, ...args: (string | number)[]): Promise<[number, string, number]>;
+  graphqlCacheClear(epochKey: string, genKey: string, channel: string, tierChannel: string, message: string): Promise<[string, number]>;
 }
 
 function defineScripts(client: Redis | Cluster): ScriptedClient {
@@ -367,7 +405,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const epochKey = `${namespace}epoch`;
   const genKey = `${namespace}gen`;
   const channel = `${prefix}:evictions`;
+  const tierChannel = `${prefix}:tiers`;
   const origin = randomUUID();
+  // The message without its closing brace: the script appends the epoch it assigns.
+  const announcement = (fields: Omit<EvictionMessage, 'e'>) => JSON.stringify(fields).slice(0, -1);
 
   // A read that finds no epoch (a fresh or restarted Redis) gets a ticket that cannot store, so
   // the epoch is created as soon as the client is ready: commands sent from the 'ready' event go
@@ -456,25 +497,38 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
   }
 
+  async function evictAnnounced(tags: readonly string[]): Promise<Announced & { evicted: number }> {
+    if (tags.length === 0) return { evicted: 0, epoch: 0, receivers: 0 };
+    const message = announcement({ o: origin, t: [...tags] });
+    const [evicted, epoch, receivers] = await twice('evict', () =>
+      scripts.graphqlCacheEvict(epochKey, genKey, namespace, tombstoneMs, channel, tierChannel, message, ...tags),
+    );
+    return { evicted, epoch: Number(epoch), receivers };
+  }
+
+  async function clearAnnounced(): Promise<Announced> {
+    const [epoch, receivers] = await twice('clear', () => scripts.graphqlCacheClear(epochKey, genKey, channel, tierChannel, announcement({ o: origin, c: 1 })));
+    return { epoch: Number(epoch), receivers };
+  }
+
   return {
     prefix,
     redis: client,
     commandTimeoutMs,
     channel,
+    tierChannel,
+    ackChannel: (of) => `${prefix}:acks:${of}`,
     origin,
     get,
     getMany,
     set,
-    evict(tags) {
-      if (tags.length === 0) return Promise.resolve(0);
-      const message: EvictionMessage = { o: origin, t: [...tags] };
-      return twice('evict', () =>
-        scripts.graphqlCacheEvict(epochKey, genKey, namespace, tombstoneMs, channel, JSON.stringify(message), ...tags),
-      );
+    evictAnnounced,
+    clearAnnounced,
+    async evict(tags) {
+      return (await evictAnnounced(tags)).evicted;
     },
     async clear() {
-      const message: EvictionMessage = { o: origin, c: 1 };
-      await twice('clear', () => scripts.graphqlCacheClear(epochKey, genKey, channel, JSON.stringify(message)));
+      await clearAnnounced();
     },
     async close() {
       client.off('ready', init);

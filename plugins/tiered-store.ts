@@ -1,6 +1,6 @@
 /**
  * Two tiers: an in-process memory store in front of the Redis store, so a hot hit needs no
- * round trip, kept honest by Redis pub/sub: the Redis store announces every eviction on its
+ * round trip, kept honest by Redis pub/sub: the Redis store announces every eviction on its tier
  * channel, from the very script that evicts, and every instance drops the evicted tags from its
  * own memory tier.
  *
@@ -8,14 +8,21 @@
  * reconnecting, not yet subscribed), an eviction could be missed, so reads and fills go to Redis
  * alone, and the local tier is flushed when the subscription is back.
  *
- * Another instance drops its local copies when the broadcast reaches it (pub/sub latency, well
- * under a millisecond on one network), so across instances `evict` is complete in Redis when it
- * resolves and in the other local tiers one message later.
+ * A message takes its time to reach another instance (a busy or descheduled process reads it
+ * late), and until it does that instance's tier holds what the eviction removed. Two rules keep
+ * that from ever being seen after the write's answer:
+ * - `evict` resolves only once every tier the announcement reached has applied it and said so
+ *   on this store's acknowledgement channel (or rejects after `acknowledgeTimeoutMs`: the
+ *   cache's eviction guard then retries and its owner bypasses the cache meanwhile);
+ * - announcements carry Redis's eviction epoch, and a tier that has seen a later epoch in a
+ *   reply from Redis than in the announcements it applied knows it is behind: it is not read
+ *   until it has caught up. Otherwise an answer computed from a stale local value could be
+ *   stored in Redis under a ticket taken after the eviction, where no tombstone refuses it.
  */
 import type { Redis } from 'ioredis';
 import type { CacheEntry, CacheStore, Lookup, ManyLookup, ReadTicket, StoreStats } from './store.ts';
 import type { MemoryStore } from './memory-store.ts';
-import { withDeadline, type EvictionMessage, type RedisStore } from './redis-store.ts';
+import { withDeadline, type Announced, type EvictionMessage, type RedisStore } from './redis-store.ts';
 
 /** Options of `createTieredStore`. */
 export interface TieredStoreOptions {
@@ -28,15 +35,24 @@ export interface TieredStoreOptions {
   remote: RedisStore;
   /**
    * A standalone ioredis client that receives evictions; the store subscribes it to
-   * `remote.channel`. With a Cluster remote, pass a client connected to any node: PUBLISH
-   * reaches every node. A client passed here stays the caller's (unsubscribed, not quit, on close).
+   * `remote.tierChannel` and to its own acknowledgement channel. With a Cluster remote, pass a
+   * client connected to the node that holds the prefix's slot: PUBLISH reaches every node, but
+   * only the subscribers of the evicting node are counted, and so waited for. A client passed
+   * here stays the caller's (unsubscribed, not quit, on close).
    * Give it `autoResubscribe: false`: the store re-subscribes by itself and handles a refusal,
    * where ioredis's own re-subscription would leave an unhandled rejection.
    * @default remote.redis.duplicate({ autoResubscribe: false }), quit on close; required when remote.redis is a Cluster
    */
   subscriber?: Redis;
   /**
-   * Receives pub/sub failures the store absorbed (subscription errors, unreadable messages).
+   * How long `evict` and `clear` wait for the other tiers to confirm they applied the eviction
+   * before rejecting, in ms.
+   * @default 1000
+   */
+  acknowledgeTimeoutMs?: number;
+  /**
+   * Receives pub/sub failures the store absorbed (subscription errors, unreadable messages,
+   * confirmations that could not be sent).
    * @default a no-op
    */
   onError?: (error: unknown) => void;
@@ -88,7 +104,10 @@ const noop = (): void => {};
  * down the tier is not used, and it is flushed when the subscription is back.
  */
 export function createTieredStore(options: TieredStoreOptions): TieredStore {
-  const { local, remote, onError = noop } = options;
+  const { local, remote, acknowledgeTimeoutMs = 1000, onError = noop } = options;
+  if (!(Number.isFinite(acknowledgeTimeoutMs) && acknowledgeTimeoutMs > 0)) {
+    throw new TypeError(`createTieredStore: expected acknowledgeTimeoutMs to be a positive number, got ${String(acknowledgeTimeoutMs)}`);
+  }
   if (options.subscriber === undefined && remote.redis.isCluster) {
     throw new TypeError(
       'createTieredStore: with a Redis Cluster remote, pass `subscriber`: a standalone ioredis client connected to any node of the cluster',
@@ -96,9 +115,20 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   }
   const { subscriber = (remote.redis as Redis).duplicate({ autoResubscribe: false }) } = options;
   const ownsSubscriber = options.subscriber === undefined;
-  const { channel, origin } = remote;
+  const { tierChannel, origin } = remote;
+  const ackChannel = remote.ackChannel(origin);
 
   let active = false;
+  /** The epoch of the last announcement applied here (or Redis's epoch when the tier was switched on). */
+  let applied = 0;
+  /** The latest epoch any reply from Redis showed. Above `applied`: announcements are on their way, the tier is behind. */
+  let observed = 0;
+  const observe = (epoch: number): void => {
+    if (epoch > observed) observed = epoch;
+  };
+  /** Whether reads may use the local tier: subscribed, and not behind Redis. */
+  const usable = (): boolean => active && applied >= observed;
+  const acknowledgements = createAcknowledgements(acknowledgeTimeoutMs);
   let closed = false;
   // Bumped on every connection change, so a SUBSCRIBE acknowledged on a connection that has since
   // dropped cannot switch the local tier on.
@@ -124,14 +154,20 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   }
 
   function subscribe(attempt: number): void {
-    subscriber.subscribe(channel).then(
-      () => {
+    subscriber.subscribe(tierChannel, ackChannel).then(
+      async () => {
         if (closed || attempt !== connection) return;
         // Evictions published while we were not subscribed are lost to us: the local tier may
         // hold any of their entries. The clear also refuses fills from reads begun before now.
         local.clear();
+        // Every eviction up to Redis's epoch now is covered by that clear; later ones will be announced.
+        const { ticket } = await remote.getMany([]);
+        if (closed || attempt !== connection) return;
+        if (ticket.epoch < 0) throw new Error('tiered-store: could not read the eviction epoch from Redis');
+        if (ticket.epoch > applied) applied = ticket.epoch;
         setActive(true);
       },
+    ).catch(
       (error: unknown) => {
         onError(error);
         if (closed || attempt !== connection) return;
@@ -147,22 +183,33 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     setActive(false);
   };
   const onMessage = (from: string, text: string): void => {
-    if (from !== channel) return;
+    if (from === ackChannel) {
+      acknowledgements.received(Number(text));
+      return;
+    }
+    if (from !== tierChannel) return;
     let message: EvictionMessage | undefined;
     try {
       message = JSON.parse(text) as EvictionMessage;
     } catch (error) {
       onError(error);
     }
-    // This instance applied its own eviction as soon as Redis confirmed it.
-    if (message?.o === origin) return;
-    if (message !== undefined && Array.isArray(message.t)) {
+    const epoch = Number(message?.e);
+    if (message?.o === origin) {
+      // This instance applied its own eviction as soon as Redis confirmed it; its own tier is one of those counted.
+      acknowledgements.received(epoch);
+    } else if (message !== undefined && Array.isArray(message.t)) {
       local.evict(message.t);
       notify(evictListeners, { kind: 'evict', tags: message.t });
     } else {
       // A clear, or a message we cannot read: we cannot tell what it evicted, so drop everything.
       local.clear();
       notify(evictListeners, { kind: 'clear' });
+    }
+    if (epoch > applied) applied = epoch;
+    // A new generation (origin "") was started by Redis itself: no one waits for it.
+    if (message !== undefined && message.o !== origin && message.o !== '' && Number.isFinite(epoch)) {
+      remote.redis.publish(remote.ackChannel(message.o), String(epoch)).catch(onError);
     }
   };
   const onSubscriberError = (error: unknown): void => onError(error);
@@ -176,6 +223,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
   async function fromRemote(key: string, localTicket: ReadTicket | undefined): Promise<Lookup> {
     const { entry, ticket } = await remote.get(key);
+    observe(ticket.epoch);
     fill(key, entry, localTicket);
     const tiered = tieredTicket(ticket, localTicket);
     return entry === undefined ? { ticket: tiered } : { entry, ticket: tiered };
@@ -198,11 +246,18 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
   async function manyFromRemote(keys: readonly string[], found: (CacheEntry | undefined)[], missing: readonly number[], localTicket: ReadTicket | undefined): Promise<ManyLookup> {
     const { entries, ticket } = await remote.getMany(missing.map((i) => keys[i]));
+    observe(ticket.epoch);
     missing.forEach((i, j) => {
       found[i] = entries[j];
       fill(keys[i], entries[j], localTicket);
     });
     return { entries: found, ticket: tieredTicket(ticket, localTicket) };
+  }
+
+  /** Until every tier the announcement reached (this one among them, when subscribed) has applied it. */
+  function confirmed({ epoch, receivers }: Announced): Promise<void> {
+    observe(epoch);
+    return acknowledgements.awaited(epoch, receivers);
   }
 
   /** An entry the local tier may answer with: present and fresh (a stale one is looked up in Redis). */
@@ -211,14 +266,14 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   return {
     remote,
     get(key) {
-      if (!active) return fromRemote(key, undefined);
+      if (!usable()) return fromRemote(key, undefined);
       const lookup = local.get(key);
       if (freshLocally(lookup.entry, lookup.ticket.issuedAt)) return lookup;
       return fromRemote(key, lookup.ticket);
     },
 
     getMany(keys) {
-      if (!active) return manyFromRemote(keys, [], keys.map((_, i) => i), undefined);
+      if (!usable()) return manyFromRemote(keys, [], keys.map((_, i) => i), undefined);
       const here = local.getMany(keys);
       const at = here.ticket.issuedAt;
       const missing: number[] = [];
@@ -248,25 +303,31 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     // The remote store announces the eviction to the other instances.
     async evict(tags) {
+      let announced: Announced & { evicted: number };
       try {
-        return await remote.evict(tags);
+        announced = await remote.evictAnnounced(tags);
       } finally {
         // After the remote eviction, not before: a local miss in between would refill from Redis.
         local.evict(tags);
       }
+      await confirmed(announced);
+      return announced.evicted;
     },
 
     async clear() {
+      let announced: Announced;
       try {
-        await remote.clear();
+        announced = await remote.clearAnnounced();
       } finally {
         local.clear();
       }
+      await confirmed(announced);
     },
 
     async close() {
       closed = true;
       clearTimeout(retryTimer);
+      acknowledgements.close();
       setActive(false);
       subscriber.off('ready', onReady);
       subscriber.off('close', onDown);
@@ -280,7 +341,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         }
       } else {
         subscriber.off('error', onSubscriberError);
-        await withDeadline(subscriber.unsubscribe(channel), remote.commandTimeoutMs, 'unsubscribe').catch(onError);
+        await withDeadline(subscriber.unsubscribe(tierChannel, ackChannel), remote.commandTimeoutMs, 'unsubscribe').catch(onError);
       }
       await remote.close();
       local.close();
@@ -301,5 +362,58 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
     },
 
     stats: () => local.stats(),
+  };
+}
+
+interface Acknowledgements {
+  /** A tier applied the eviction with this epoch. */
+  received(epoch: number): void;
+  /** Resolves once `count` tiers have applied `epoch`; rejects after the timeout. */
+  awaited(epoch: number, count: number): Promise<void>;
+  close(): void;
+}
+
+/** Confirmations can arrive before the eviction's own reply: this many are kept until asked for. */
+const EARLY_ACKNOWLEDGEMENTS = 256;
+
+function createAcknowledgements(timeoutMs: number): Acknowledgements {
+  const early = new Map<number, number>();
+  const waiting = new Map<number, { missing: number; done(error?: Error): void }>();
+  return {
+    received(epoch) {
+      if (!Number.isFinite(epoch)) return;
+      const waiter = waiting.get(epoch);
+      if (waiter === undefined) {
+        early.set(epoch, (early.get(epoch) ?? 0) + 1);
+        // Confirmations of evictions whose reply never came (a timed-out command) are not asked for.
+        if (early.size > EARLY_ACKNOWLEDGEMENTS) early.delete(early.keys().next().value!);
+        return;
+      }
+      if (--waiter.missing === 0) waiter.done();
+    },
+    awaited(epoch, count) {
+      const missing = count - (early.get(epoch) ?? 0);
+      early.delete(epoch);
+      if (missing <= 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const waiter = waiting.get(epoch);
+          waiter?.done(new Error(`tiered-store: ${waiter.missing} of ${count} in-process tiers did not confirm the eviction within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.set(epoch, {
+          missing,
+          done(error) {
+            clearTimeout(timer);
+            waiting.delete(epoch);
+            if (error) reject(error);
+            else resolve();
+          },
+        });
+      });
+    },
+    close() {
+      for (const waiter of [...waiting.values()]) waiter.done(new Error('tiered-store: closed before the eviction was confirmed'));
+      early.clear();
+    },
   };
 }

@@ -116,7 +116,7 @@ async function untilCaching(targets: Target[], tieredRedis: RedisServer | undefi
     });
   }
   if (tieredRedis) {
-    const subscribed = async () => ((await tieredRedis.command('PUBSUB', 'NUMSUB', `${REDIS_PREFIX}:evictions`)) as [string, number])[1];
+    const subscribed = async () => ((await tieredRedis.command('PUBSUB', 'NUMSUB', `${REDIS_PREFIX}:tiers`)) as [string, number])[1];
     await waitUntil(async () => (await subscribed()) === targets.length, 'every instance to subscribe to evictions', { timeoutMs: 15_000 });
   }
 }

@@ -130,7 +130,7 @@ function pairOfInstances(prefix: string, env: Record<string, string>) {
       });
     }
     // Until an instance has subscribed, it reads Redis alone; the tests want its in-process tier.
-    if (tiered) await waitUntil(async () => (await subscribers(`${prefix}:evictions`)) === 3, 'A and B to subscribe', { timeoutMs: 15_000 });
+    if (tiered) await waitUntil(async () => (await subscribers(`${prefix}:tiers`)) === 2, 'A and B to subscribe', { timeoutMs: 15_000 });
   }, 120_000);
 
   afterAll(async () => {

@@ -407,7 +407,7 @@ describe('the server process through Redis faults', () => {
     const databases = await createInstanceDatabases(1);
     instances.onCleanup(() => databases.remove());
     const prefix = 'faults-resubscribe';
-    const channel = `${prefix}:evictions`;
+    const channel = `${prefix}:tiers`;
     const subscribed = async () => ((await redis.command('PUBSUB', 'NUMSUB', channel)) as [string, number])[1] === 1;
     const server = await startServerProcess({ name: 'P', env: { REDIS_URL: readerUrl, REDIS_KEY_PREFIX: prefix, ...databases.envFor(0) } });
     instances.onCleanup(() => server.kill());

@@ -266,27 +266,31 @@ describe('redis store', () => {
     expect(stats).not.toMatch(/cmdstat_(keys|scan|flushdb|flushall):/);
   });
 
-  it('evict and clear announce themselves on <prefix>:evictions, published by the script that evicts', async () => {
+  it('evict and clear announce themselves, numbered by epoch, on <prefix>:evictions and <prefix>:tiers, published by the script that evicts', async () => {
     const store = await openStore();
-    expect(store.channel).toBe(`${store.prefix}:evictions`);
-    const subscriber = new Redis({ host: server.host, port: server.port });
-    subscriber.on('error', () => {});
+    expect([store.channel, store.tierChannel]).toEqual([`${store.prefix}:evictions`, `${store.prefix}:tiers`]);
+    const watcher = new Redis({ host: server.host, port: server.port });
+    const tiers = [new Redis({ host: server.host, port: server.port }), new Redis({ host: server.host, port: server.port })];
+    for (const client of [watcher, ...tiers]) client.on('error', () => {});
     try {
-      await subscriber.subscribe(store.channel);
-      const messages: unknown[] = [];
-      subscriber.on('message', (_channel: string, text: string) => messages.push(JSON.parse(text)));
+      await watcher.subscribe(store.channel);
+      for (const tier of tiers) await tier.subscribe(store.tierChannel);
+      const messages: { channel: string; message: unknown }[] = [];
+      for (const client of [watcher, tiers[0]]) client.on('message', (channel: string, text: string) => messages.push({ channel, message: JSON.parse(text) }));
       expect(await server.command('CONFIG', 'RESETSTAT')).toBe('OK');
-      await store.evict(['Product:7', 'Category:3.products']);
-      await store.clear();
-      await waitUntil(() => messages.length === 2, 'two announcements');
-      expect(messages).toEqual([
-        { o: store.origin, t: ['Product:7', 'Category:3.products'] },
-        { o: store.origin, c: 1 },
-      ]);
-      // One announcement per operation, no more.
-      expect(String(await server.command('INFO', 'commandstats'))).toMatch(/cmdstat_publish:calls=2,/);
+      const evicted = await store.evictAnnounced(['Product:7', 'Category:3.products']);
+      const cleared = await store.clearAnnounced();
+      // The tiers are counted, the watcher is not: the count is who the evicting tier waits for.
+      expect({ evicted: evicted.receivers, cleared: cleared.receivers, next: cleared.epoch - evicted.epoch }).toEqual({ evicted: 2, cleared: 2, next: 1 });
+      await waitUntil(() => messages.length === 4, 'two announcements on each channel');
+      const eviction = { o: store.origin, t: ['Product:7', 'Category:3.products'], e: evicted.epoch };
+      const clear = { o: store.origin, c: 1, e: cleared.epoch };
+      expect(messages.filter(({ channel }) => channel === store.channel).map(({ message }) => message)).toEqual([eviction, clear]);
+      expect(messages.filter(({ channel }) => channel === store.tierChannel).map(({ message }) => message)).toEqual([eviction, clear]);
+      // One announcement per operation on each channel, no more.
+      expect(String(await server.command('INFO', 'commandstats'))).toMatch(/cmdstat_publish:calls=4,/);
     } finally {
-      subscriber.disconnect();
+      for (const client of [watcher, ...tiers]) client.disconnect();
     }
   });
 

@@ -246,9 +246,92 @@ describe('tiered store', () => {
     expect(b.get('k')).not.toBeInstanceOf(Promise);
   });
 
+  it('a new generation Redis starts (its epoch lost, as to maxmemory) is announced as a clear: the tiers drop their copies and read locally again', async () => {
+    const { a, b, prefix } = await pair();
+    await fill(a, 'product', ['Product:7']);
+    await b.get('product');
+    expect(b.stats().entries).toBe(1);
+    const arrived = Promise.all([nextRemoteEviction(a), nextRemoteEviction(b)]);
+    expect(await server.command('DEL', `{${prefix}}:epoch`, `{${prefix}}:gen`)).toBe(2);
+    // The next write starts the new generation; its ticket, from before, is refused.
+    expect(await a.set('other', cacheEntry(['Product:8']), (await a.get('other')).ticket)).toBe(false);
+    expect(await arrived).toEqual([{ kind: 'clear' }, { kind: 'clear' }]);
+    expect([a.stats().entries, b.stats().entries]).toEqual([0, 0]);
+    // Not left behind by an epoch nobody evicted to: B's tier answers again once filled.
+    await fill(b, 'product', ['Product:7']);
+    expect(b.get('product')).not.toBeInstanceOf(Promise);
+  });
+
+  describe('an instance that reads announcements late', () => {
+    /** A and B on one prefix, B's subscriber one the test can stop reading (its socket paused: messages wait in the kernel). */
+    async function withLateB(acknowledgeTimeoutMs?: number) {
+      const prefix = `shop${++prefixes}`;
+      const subscriber = new Redis(server.url, { autoResubscribe: false });
+      subscriber.on('error', () => {});
+      cleanups.push(() => subscriber.disconnect());
+      const [{ store: a }, { store: b }] = await Promise.all([instance(prefix, { acknowledgeTimeoutMs }), instance(prefix, { subscriber, acknowledgeTimeoutMs })]);
+      const socket = (subscriber as unknown as { stream: NodeJS.ReadableStream }).stream;
+      return { a, b, pause: () => socket.pause(), resume: () => socket.resume() };
+    }
+
+    it("A's evict resolves only once B has dropped its copy, however late B reads the announcement", async () => {
+      const { a, b, pause, resume } = await withLateB();
+      await fill(a, 'product', ['Product:7']);
+      await b.get('product');
+      expect(b.stats().entries).toBe(1);
+      pause();
+      let settled = false;
+      const evicting = a.evict(['Product:7']).finally(() => (settled = true));
+      // A has its own announcement and Redis's answer by the time a later command of A's connection returns.
+      await a.remote.redis.ping();
+      await a.remote.redis.ping();
+      expect(settled).toBe(false);
+      // B still holds the old copy: the evicting write must not have answered yet.
+      expect((b.get('product') as Lookup).entry?.tags).toEqual(['Product:7']);
+      resume();
+      expect(await evicting).toBe(1);
+      expect(b.stats().entries).toBe(0);
+      expect(await b.get('product')).toEqual({ ticket: expect.anything() });
+    });
+
+    it("A's evict rejects when B never confirms in time, naming how many did not", async () => {
+      const { a, b, pause, resume } = await withLateB(150);
+      await fill(a, 'product', ['Product:7']);
+      await b.get('product');
+      pause();
+      await expect(a.evict(['Product:7'])).rejects.toThrow(/1 of 2 in-process tiers did not confirm the eviction within 150 ms/);
+      resume();
+      // A retry (what the eviction guard does) is confirmed once B reads again.
+      expect(await a.evict(['Product:7'])).toBe(0);
+      expect(b.stats().entries).toBe(0);
+    });
+
+    it('B, once a reply from Redis shows an eviction it has not applied yet, stops reading its own tier until it has', async () => {
+      const { a, b, pause, resume } = await withLateB(5_000);
+      await fill(a, 'product', ['Product:7']);
+      await b.get('product');
+      pause();
+      const evicting = a.evict(['Product:7']);
+      await a.remote.redis.ping();
+      // Not yet known to B: its tier answers (A's write has not answered, so this read is not late).
+      expect(b.get('product')).not.toBeInstanceOf(Promise);
+      // Any reply from Redis tells B the epoch moved on: from then on it reads Redis, where the entry is gone.
+      await b.get('elsewhere');
+      const behind = b.get('product');
+      expect(behind).toBeInstanceOf(Promise);
+      expect((await behind).entry).toBeUndefined();
+      expect((await b.getMany(['product']))).toMatchObject({ entries: [undefined] });
+      resume();
+      await evicting;
+      // Caught up: hits are local again.
+      await fill(b, 'product', ['Product:7']);
+      expect(b.get('product')).not.toBeInstanceOf(Promise);
+    });
+  });
+
   it('close unsubscribes and quits the subscriber it created', async () => {
     const { b, prefix } = await pair();
-    const channel = `${prefix}:evictions`;
+    const channel = `${prefix}:tiers`;
     expect(await server.command('PUBSUB', 'NUMSUB', channel)).toEqual([channel, 2]);
     await b.close();
     expect(b.localTierActive).toBe(false);

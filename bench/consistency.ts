@@ -20,8 +20,8 @@
 import { BREAKAGES, type Breakage } from '../test/consistency/broken-stores.ts';
 import { runCheck, type StaleRead } from '../test/consistency/checker.ts';
 import { CACHE_SETUPS, hotProducts, startDeployment, type DeploymentSpec } from '../test/consistency/deployment.ts';
-import { responseCacheReadKinds } from '../test/consistency/read-kinds.ts';
-import { CONSISTENCY_MODES, HOT_PRODUCTS, READ_DELAY_MS } from '../test/consistency/settings.ts';
+import { allReadKinds } from '../test/consistency/read-kinds.ts';
+import { CONSISTENCY_MODES, HOT_PRODUCTS, READ_DELAY_MS, WRITE_THROUGH } from '../test/consistency/settings.ts';
 import { summarise, type CheckSummary } from '../test/consistency/summary.ts';
 import { choosePostgres, describeSummary, percent, problemsOf, runCheckScript, seedFromEnv, withDeployment, withoutPostgres } from './lib/checks.ts';
 import { positiveNumber, wholeNumber } from './lib/env.ts';
@@ -34,7 +34,7 @@ const settings = {
   seed: seedFromEnv(),
   hotProducts: HOT_PRODUCTS,
   mutationShare: 0.15,
-  readKinds: responseCacheReadKinds.map((kind) => kind.name),
+  readKinds: allReadKinds.map((kind) => kind.name),
 };
 /** A control needs less time: a broken store is caught within a second or two. */
 const controlSeconds = Math.max(2, settings.secondsPerMode / 4);
@@ -93,7 +93,8 @@ async function main() {
         console.log(`\n${control ? 'control: ' : ''}${deployment.description}`);
         const record = await runCheck({
           targets: deployment.targets,
-          readKinds: responseCacheReadKinds,
+          readKinds: allReadKinds,
+          writeThrough: WRITE_THROUGH,
           products: hotProducts(settings.hotProducts),
           clients: settings.clients,
           mutationShare: settings.mutationShare,

@@ -18,8 +18,8 @@
  */
 import { hotProducts, startDeployment } from '../test/consistency/deployment.ts';
 import { FAULTS, runFaults, type Fault, type FaultWindow } from '../test/consistency/faults.ts';
-import { responseCacheReadKinds } from '../test/consistency/read-kinds.ts';
-import { FAULT_MODES, FAULT_MODE_WITHOUT_POSTGRES, HOT_PRODUCTS, READ_DELAY_MS, type Mode } from '../test/consistency/settings.ts';
+import { allReadKinds } from '../test/consistency/read-kinds.ts';
+import { FAULT_MODES, FAULT_MODE_WITHOUT_POSTGRES, HOT_PRODUCTS, READ_DELAY_MS, WRITE_THROUGH, type Mode } from '../test/consistency/settings.ts';
 import type { CheckSummary } from '../test/consistency/summary.ts';
 import type { StaleRead } from '../test/consistency/checker.ts';
 import { choosePostgres, describeSummary, ms, percent, problemsOf, runCheckScript, seedFromEnv, withDeployment, withoutPostgres } from './lib/checks.ts';
@@ -72,7 +72,7 @@ async function main() {
           faultMs: settings.faultMs,
           settleMs: settings.settleMs,
           recoveryTimeoutMs: settings.recoveryTimeoutMs,
-          load: { readKinds: responseCacheReadKinds, products: hotProducts(settings.hotProducts), clients: settings.clients, seed: settings.seed },
+          load: { readKinds: allReadKinds, writeThrough: WRITE_THROUGH, products: hotProducts(settings.hotProducts), clients: settings.clients, seed: settings.seed },
         });
         const { overall, before, faults } = run;
         return { description: deployment.description, overall, before, faults, staleReads: run.record.staleReads.slice(0, 10) };

@@ -15,7 +15,7 @@
  * although the interleaving of clients is up to the machine.
  */
 import type { ReadKind, ReadResult } from './read-kinds.ts';
-import { requestGraphQL } from './read-kinds.ts';
+import { requestGraphQL, trpcUrl } from './read-kinds.ts';
 
 export interface Target {
   /** What reports call it, e.g. "A". */
@@ -34,6 +34,8 @@ export interface CheckOptions {
   clients: number;
   /** Share of operations that are mutations. @default 0.15 */
   mutationShare?: number;
+  /** The APIs the mutations write through, taken in turn: GraphQL's `updateProduct`, tRPC's `product.update`. @default ['graphql'] */
+  writeThrough?: readonly WriteApi[];
   seed: number;
   /** The run ends after this many operations… */
   maxOperations: number;
@@ -48,6 +50,8 @@ export interface CheckOptions {
 const FIRST_PRICE = 10_000;
 
 export type OperationKind = 'read' | 'mutation';
+
+export type WriteApi = 'graphql' | 'trpc';
 
 export interface Operation {
   kind: OperationKind;
@@ -98,7 +102,7 @@ export interface CheckRecord {
 
 /** Runs the clients until a limit is reached; resolves with everything they did. */
 export async function runCheck(options: CheckOptions): Promise<CheckRecord> {
-  const { targets, readKinds, products, clients, mutationShare = 0.15, seed, maxOperations, maxDurationMs, signal, onOperation } = options;
+  const { targets, readKinds, products, clients, mutationShare = 0.15, writeThrough = ['graphql'], seed, maxOperations, maxDurationMs, signal, onOperation } = options;
   if (targets.length === 0 || readKinds.length === 0 || products.length === 0) throw new Error('runCheck: needs targets, read kinds and products');
   const index = new Map(products.map(({ id }, i) => [id, i] as const));
   const ledger = createLedger(products.length);
@@ -115,22 +119,13 @@ export async function runCheck(options: CheckOptions): Promise<CheckRecord> {
       const price = nextPrice++;
       const id = products[product].id;
       const began = ledger.mutationStarted(product);
-      const operation: Operation = { kind: 'mutation', name: 'updateProduct', target: target.name, startedAt: began, endedAt: began, ok: false };
+      const api = writeThrough[price % writeThrough.length];
+      const operation: Operation = { kind: 'mutation', name: api === 'trpc' ? 'product.update' : 'updateProduct', target: target.name, startedAt: began, endedAt: began, ok: false };
       try {
-        const answer = await requestGraphQL(
-          target.url,
-          {
-            method: 'POST',
-            query: 'mutation RaisePrice($id: ID!, $price: Float!) { updateProduct(id: $id, input: { price: $price }) { id price } }',
-            variables: { id, price },
-          },
-          // The write was applied; the answer says reads elsewhere may not see it yet.
-          ['CACHE_EVICTION_PENDING'],
-        );
-        const updated = answer.data.updateProduct as { id?: unknown; price?: unknown } | null;
+        const { updated, evictionPending } = api === 'trpc' ? await raisePriceOverTrpc(target.url, id, price) : await raisePriceOverGraphQL(target.url, id, price);
         if (updated?.id !== id || updated.price !== price) throw new Error(`answered ${JSON.stringify(updated)} for price ${price}`);
         operation.ok = true;
-        operation.evictionPending = answer.tolerated.length > 0;
+        operation.evictionPending = evictionPending;
       } catch (error) {
         operation.error = messageOf(error);
       } finally {
@@ -253,3 +248,34 @@ export function seededRandom(seed: number): () => number {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+interface RaisedPrice {
+  updated: { id?: unknown; price?: unknown } | null;
+  /** The write was applied, but the answer says reads elsewhere may not see it yet. */
+  evictionPending: boolean;
+}
+
+async function raisePriceOverGraphQL(url: string, id: string, price: number): Promise<RaisedPrice> {
+  const answer = await requestGraphQL(
+    url,
+    { method: 'POST', query: 'mutation RaisePrice($id: ID!, $price: Float!) { updateProduct(id: $id, input: { price: $price }) { id price } }', variables: { id, price } },
+    ['CACHE_EVICTION_PENDING'],
+  );
+  return { updated: answer.data.updateProduct as RaisedPrice['updated'], evictionPending: answer.tolerated.length > 0 };
+}
+
+/** tRPC answers data or an error: a write whose eviction is pending is an error saying so, the write applied. */
+async function raisePriceOverTrpc(graphqlUrl: string, id: string, price: number): Promise<RaisedPrice> {
+  const response = await fetch(trpcUrl(graphqlUrl, 'product.update'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ id, input: { price } }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  const body = JSON.parse(text) as { result?: { data?: RaisedPrice['updated'] }; error?: { message?: string } };
+  if (body.error?.message?.startsWith('CACHE_EVICTION_PENDING')) return { updated: { id, price }, evictionPending: true };
+  if (response.status !== 200 || !body.result) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
+  return { updated: body.result.data ?? null, evictionPending: false };
+}
+

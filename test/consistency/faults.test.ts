@@ -13,8 +13,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_SETUPS, hotProducts, startDeployment, type Deployment } from './deployment.ts';
 import { runFaults, type Fault } from './faults.ts';
-import { responseCacheReadKinds } from './read-kinds.ts';
-import { FAULT_MODES, FAULT_MODE_WITHOUT_POSTGRES, HOT_PRODUCTS, READ_DELAY_MS, SHORT_CHECK_TIMEOUT_MS, type Mode } from './settings.ts';
+import { allReadKinds } from './read-kinds.ts';
+import { FAULT_MODES, FAULT_MODE_WITHOUT_POSTGRES, HOT_PRODUCTS, READ_DELAY_MS, SHORT_CHECK_TIMEOUT_MS, WRITE_THROUGH, type Mode } from './settings.ts';
 
 const postgresUrl = process.env.TEST_POSTGRES_URL;
 const [tiered, redisAlone] = FAULT_MODES;
@@ -43,7 +43,7 @@ for (const { mode, faults } of CASES) describe(`${mode.instances} instance(s), $
       faultMs: 1_500,
       settleMs: 1_000,
       recoveryTimeoutMs: 10_000,
-      load: { readKinds: responseCacheReadKinds, products: hotProducts(HOT_PRODUCTS), clients: 8, seed: 1 },
+      load: { readKinds: allReadKinds, writeThrough: WRITE_THROUGH, products: hotProducts(HOT_PRODUCTS), clients: 8, seed: 1 },
     });
     const { overall, before } = result;
     expect(overall.staleReads, JSON.stringify(result.record.staleReads.slice(0, 3), null, 2)).toBe(0);

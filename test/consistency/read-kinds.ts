@@ -49,6 +49,42 @@ export const responseCacheReadKinds: readonly ReadKind[] = [
   graphQLRead('node(id) POST', 'POST', NODE, ({ product }) => ({ id: product }), (data) => [object(data.node)]),
 ];
 
+/**
+ * The same prices through the catalog's tRPC procedures, on the same cache (GET, as tRPC's links
+ * send queries): a write through either API must be seen by reads through both.
+ */
+export const trpcReadKinds: readonly ReadKind[] = [
+  trpcRead('trpc product.byId', 'product.byId', ({ product }) => ({ id: product }), (data) => [object(data)]),
+  trpcRead('trpc product.list(categoryId)', 'product.list', ({ category }) => ({ categoryId: category, first: 50 }), (data) => list(data)),
+  trpcRead('trpc category.byId', 'category.byId', ({ category }) => ({ id: category }), (data) => list(object(data).products)),
+];
+
+/** Every read kind: the response cache's shapes (whose fields and loaders the server caches too) and tRPC's. */
+export const allReadKinds: readonly ReadKind[] = [...responseCacheReadKinds, ...trpcReadKinds];
+
+/** The tRPC endpoint beside a GraphQL endpoint URL. */
+export const trpcUrl = (graphqlUrl: string, path: string) => graphqlUrl.replace(/\/graphql$/, `/trpc/${path}`);
+
+function trpcRead(name: string, path: string, input: (context: ReadContext) => Record<string, unknown>, prices: (data: unknown) => Data[]): ReadKind {
+  return {
+    name,
+    async read(context) {
+      const url = new URL(trpcUrl(context.url, path));
+      url.searchParams.set('input', JSON.stringify(input(context)));
+      const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status}: ${text.slice(0, 300)}`);
+      const data = (JSON.parse(text) as { result?: { data?: unknown } }).result?.data;
+      const seen = new Map<string, number>();
+      for (const { id, price } of prices(data)) {
+        if (typeof id !== 'string' || typeof price !== 'number') throw new Error(`${name}: no id and price in ${text.slice(0, 200)}`);
+        seen.set(id, price);
+      }
+      return { prices: seen, cache: response.headers.get('x-cache') ?? undefined, answer: `GET ${url.pathname}${url.search}` };
+    },
+  };
+}
+
 /** An answer's `data`: checked field by field as the kinds read it. */
 type Data = Record<string, unknown>;
 

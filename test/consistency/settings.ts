@@ -1,7 +1,7 @@
 /** The settings the short checks (in `npm test`) and the long ones (bench/) share. */
 import { runCheck, type CheckRecord } from './checker.ts';
 import { hotProducts, type Deployment, type DeploymentSpec } from './deployment.ts';
-import { responseCacheReadKinds } from './read-kinds.ts';
+import { allReadKinds } from './read-kinds.ts';
 
 /** A PostgreSQL server the long checks use when TEST_POSTGRES_URL is unset. */
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -25,6 +25,9 @@ export const FAULT_MODES: readonly Mode[] = [
 ];
 export const FAULT_MODE_WITHOUT_POSTGRES: Mode = { instances: 1, cache: 'tiered', postgres: false };
 
+/** Mutations alternate between GraphQL's `updateProduct` and tRPC's `product.update`. */
+export const WRITE_THROUGH = ['graphql', 'trpc'] as const;
+
 /** How many products the mutations write. Few, so that reads and writes overlap. */
 export const HOT_PRODUCTS = 10;
 /** The default delay of product reads, in ms: enough for a stale write-back to be caught (a store that ignores tickets is). */
@@ -37,7 +40,8 @@ export const READ_DELAY_MS = 5;
 export function shortCheck(deployment: Deployment): Promise<CheckRecord> {
   return runCheck({
     targets: deployment.targets,
-    readKinds: responseCacheReadKinds,
+    readKinds: allReadKinds,
+    writeThrough: WRITE_THROUGH,
     products: hotProducts(HOT_PRODUCTS),
     clients: 12,
     seed: 1,

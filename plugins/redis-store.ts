@@ -397,6 +397,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   const owned = !isClient(connection);
   const client = owned ? ownClient(connection, commandTimeoutMs) : connection;
+  // ioredis prefixes keys but not channels, and the scripts name channels after their keys.
+  const keyPrefix = (client.options as { keyPrefix?: string }).keyPrefix;
+  if (keyPrefix) {
+    if (owned) client.disconnect();
+    throw new TypeError(`createRedisStore: the ioredis client has keyPrefix ${JSON.stringify(keyPrefix)}; leave it unset and use the prefix option`);
+  }
   // A client without an 'error' listener crashes the process on the first connection error.
   if (owned) client.on('error', (error: unknown) => onError(error, 'connection'));
   const scripts = defineScripts(client);

@@ -18,6 +18,12 @@
  *   reply from Redis than in the announcements it applied knows it is behind: it is not read
  *   until it has caught up. Otherwise an answer computed from a stale local value could be
  *   stored in Redis under a ticket taken after the eviction, where no tombstone refuses it.
+ *   Epochs rise by one per eviction (a new generation jumps, and is announced as a clear), so an
+ *   announcement more than one past the last one applied means one never arrived: the tier,
+ *   unable to tell what it removed, drops everything.
+ *
+ * Redis counts receivers by connection, so a subscriber serves one tiered store only: two stores
+ * on one connection would be counted once, and one's confirmation would stand for the other's.
  */
 import type { Redis } from 'ioredis';
 import type { CacheEntry, CacheStore, Lookup, ManyLookup, ReadTicket, StoreStats } from './store.ts';
@@ -37,8 +43,9 @@ export interface TieredStoreOptions {
    * A standalone ioredis client that receives evictions; the store subscribes it to
    * `remote.tierChannel` and to its own acknowledgement channel. With a Cluster remote, pass a
    * client connected to the node that holds the prefix's slot: PUBLISH reaches every node, but
-   * only the subscribers of the evicting node are counted, and so waited for. A client passed
-   * here stays the caller's (unsubscribed, not quit, on close).
+   * only the subscribers of the evicting node are counted, and so waited for. One client per
+   * tiered store: a client another open tiered store uses is refused. A client passed here stays
+   * the caller's (unsubscribed, not quit, on close).
    * Give it `autoResubscribe: false`: the store re-subscribes by itself and handles a refusal,
    * where ioredis's own re-subscription would leave an unhandled rejection.
    * @default remote.redis.duplicate({ autoResubscribe: false }), quit on close; required when remote.redis is a Cluster
@@ -98,6 +105,9 @@ interface TieredTicket extends ReadTicket {
 
 const noop = (): void => {};
 
+/** The subscribers of open tiered stores in this process (see the header: one store each). */
+const subscribersInUse = new WeakSet<object>();
+
 /**
  * An in-process tier (`local`) in front of the Redis store (`remote`), so a hot hit needs no round
  * trip, kept honest by the evictions `remote` announces over pub/sub. While the subscription is
@@ -110,11 +120,17 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   }
   if (options.subscriber === undefined && remote.redis.isCluster) {
     throw new TypeError(
-      'createTieredStore: with a Redis Cluster remote, pass `subscriber`: a standalone ioredis client connected to any node of the cluster',
+      'createTieredStore: with a Redis Cluster remote, pass `subscriber`: a standalone ioredis client connected to the node that holds the prefix\'s slot',
     );
   }
   const { subscriber = (remote.redis as Redis).duplicate({ autoResubscribe: false }) } = options;
   const ownsSubscriber = options.subscriber === undefined;
+  if (subscribersInUse.has(subscriber)) {
+    throw new TypeError(
+      'createTieredStore: this subscriber already serves another tiered store; give each its own client (Redis counts a connection once, so one store would confirm evictions for the other)',
+    );
+  }
+  subscribersInUse.add(subscriber);
   const { tierChannel, origin } = remote;
   const ackChannel = remote.ackChannel(origin);
 
@@ -164,7 +180,11 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
         const { ticket } = await remote.getMany([]);
         if (closed || attempt !== connection) return;
         if (ticket.epoch < 0) throw new Error('tiered-store: could not read the eviction epoch from Redis');
+        // Raised, not set: this read and the subscription are on different connections, so an
+        // announcement may already have been applied past the epoch the read saw.
         if (ticket.epoch > applied) applied = ticket.epoch;
+        // Confirmations kept from before the connection dropped are of no eviction in flight now.
+        acknowledgements.forgetEarly();
         setActive(true);
       },
     ).catch(
@@ -195,20 +215,25 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       onError(error);
     }
     const epoch = Number(message?.e);
-    if (message?.o === origin) {
-      // This instance applied its own eviction as soon as Redis confirmed it; its own tier is one of those counted.
-      acknowledgements.received(epoch);
-    } else if (message !== undefined && Array.isArray(message.t)) {
+    const own = message?.o === origin;
+    // Past the next epoch: an eviction was never announced to us (see the header).
+    const missedOne = epoch > applied + 1;
+    if (message !== undefined && Array.isArray(message.t) && !missedOne) {
+      // Our own too: the evicting call drops its tags only once Redis has answered, and `applied`
+      // moves on now.
       local.evict(message.t);
-      notify(evictListeners, { kind: 'evict', tags: message.t });
+      if (!own) notify(evictListeners, { kind: 'evict', tags: message.t });
     } else {
-      // A clear, or a message we cannot read: we cannot tell what it evicted, so drop everything.
+      // A clear, a gap, or a message we cannot read: we cannot tell what was evicted, so drop everything.
       local.clear();
-      notify(evictListeners, { kind: 'clear' });
+      if (!own || missedOne) notify(evictListeners, { kind: 'clear' });
     }
     if (epoch > applied) applied = epoch;
-    // A new generation (origin "") was started by Redis itself: no one waits for it.
-    if (message !== undefined && message.o !== origin && message.o !== '' && Number.isFinite(epoch)) {
+    if (own) {
+      // Our own tier is one of those the announcement reached.
+      acknowledgements.received(epoch);
+    } else if (message !== undefined && message.o !== '' && Number.isFinite(epoch)) {
+      // A new generation (origin "") was started by Redis itself: no one waits for it.
       remote.redis.publish(remote.ackChannel(message.o), String(epoch)).catch(onError);
     }
   };
@@ -326,6 +351,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
     async close() {
       closed = true;
+      subscribersInUse.delete(subscriber);
       clearTimeout(retryTimer);
       acknowledgements.close();
       setActive(false);
@@ -368,17 +394,23 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 interface Acknowledgements {
   /** A tier applied the eviction with this epoch. */
   received(epoch: number): void;
-  /** Resolves once `count` tiers have applied `epoch`; rejects after the timeout. */
+  /** Resolves once `count` tiers have applied `epoch`; rejects after the timeout, or at once when closed. */
   awaited(epoch: number, count: number): Promise<void>;
+  /** Drops the confirmations that arrived before anyone asked for them. */
+  forgetEarly(): void;
   close(): void;
 }
 
-/** Confirmations can arrive before the eviction's own reply: this many are kept until asked for. */
-const EARLY_ACKNOWLEDGEMENTS = 256;
+/**
+ * Confirmations can arrive before the eviction's own reply: this many are kept until asked for,
+ * enough for thousands of evictions in flight at once.
+ */
+const EARLY_ACKNOWLEDGEMENTS = 4096;
 
 function createAcknowledgements(timeoutMs: number): Acknowledgements {
   const early = new Map<number, number>();
   const waiting = new Map<number, { missing: number; done(error?: Error): void }>();
+  let closed = false;
   return {
     received(epoch) {
       if (!Number.isFinite(epoch)) return;
@@ -395,11 +427,14 @@ function createAcknowledgements(timeoutMs: number): Acknowledgements {
       const missing = count - (early.get(epoch) ?? 0);
       early.delete(epoch);
       if (missing <= 0) return Promise.resolve();
+      if (closed) return Promise.reject(new Error('tiered-store: closed before the eviction was confirmed'));
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           const waiter = waiting.get(epoch);
           waiter?.done(new Error(`tiered-store: ${waiter.missing} of ${count} in-process tiers did not confirm the eviction within ${timeoutMs} ms`));
         }, timeoutMs);
+        // A wait never keeps the process alive: it ends with the eviction's own promise.
+        timer.unref();
         waiting.set(epoch, {
           missing,
           done(error) {
@@ -411,7 +446,11 @@ function createAcknowledgements(timeoutMs: number): Acknowledgements {
         });
       });
     },
+    forgetEarly() {
+      early.clear();
+    },
     close() {
+      closed = true;
       for (const waiter of [...waiting.values()]) waiter.done(new Error('tiered-store: closed before the eviction was confirmed'));
       early.clear();
     },

@@ -297,4 +297,10 @@ describe('redis store', () => {
   it('rejects a prefix with braces, naming the bad value', () => {
     expect(() => createRedisStore({ redis: server.url, prefix: '{x}' })).toThrow(/prefix.*"\{x\}"/);
   });
+
+  it("rejects a client with ioredis's keyPrefix, which would prefix keys but not the channels the scripts publish on", () => {
+    const client = new Redis(server.url, { keyPrefix: 'app:', lazyConnect: true });
+    expect(() => createRedisStore({ redis: client })).toThrow(/keyPrefix "app:".*prefix option/);
+    expect(() => createRedisStore({ redis: { host: '127.0.0.1', port: server.port, keyPrefix: 'app:' } })).toThrow(/keyPrefix "app:"/);
+  });
 });

@@ -24,6 +24,11 @@
  *
  * Redis counts receivers by connection, so a subscriber serves one tiered store only: two stores
  * on one connection would be counted once, and one's confirmation would stand for the other's.
+ *
+ * A connection can also die without a word (a partition: no FIN arrives). Redis stops counting
+ * it once it notices, while this side would go on answering from its tier. So the subscriber is
+ * pinged every `acknowledgeTimeoutMs`; a ping unanswered for that long switches the tier off, and
+ * the next answered one subscribes afresh (flushing the tier) as after a reconnect.
  */
 import type { Redis } from 'ioredis';
 import type { CacheEntry, CacheStore, Lookup, ManyLookup, ReadTicket, StoreStats } from './store.ts';
@@ -53,7 +58,8 @@ export interface TieredStoreOptions {
   subscriber?: Redis;
   /**
    * How long `evict` and `clear` wait for the other tiers to confirm they applied the eviction
-   * before rejecting, in ms.
+   * before rejecting, in ms; also how often the subscriber is pinged, and how long it may take
+   * to answer before the local tier is switched off.
    * @default 1000
    */
   acknowledgeTimeoutMs?: number;
@@ -198,8 +204,36 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
   }
 
   const onReady = (): void => subscribe(++connection);
+
+  // See the header: a silent subscriber is taken for a lost one.
+  let pinging = false;
+  let silent = false;
+  const heartbeat = setInterval(() => {
+    if (closed || pinging || subscriber.status !== 'ready') return;
+    pinging = true;
+    const at = connection;
+    withDeadline(subscriber.ping(), acknowledgeTimeoutMs, 'subscriber ping').then(
+      () => {
+        pinging = false;
+        if (silent && !closed && at === connection) {
+          silent = false;
+          subscribe(++connection);
+        }
+      },
+      (error: unknown) => {
+        pinging = false;
+        if (closed || at !== connection || silent) return;
+        onError(error);
+        silent = true;
+        connection++;
+        setActive(false);
+      },
+    );
+  }, acknowledgeTimeoutMs);
+  heartbeat.unref();
   const onDown = (): void => {
     connection++;
+    silent = false;
     setActive(false);
   };
   const onMessage = (from: string, text: string): void => {
@@ -353,6 +387,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
       closed = true;
       subscribersInUse.delete(subscriber);
       clearTimeout(retryTimer);
+      clearInterval(heartbeat);
       acknowledgements.close();
       setActive(false);
       subscriber.off('ready', onReady);

@@ -310,6 +310,19 @@ describe('tiered store', () => {
       expect(b.stats().entries).toBe(0);
     });
 
+    it('B, whose subscriber stops answering (a partition), switches its tier off; once it answers, the tier is flushed and back', async () => {
+      const { a, b, pause, resume } = await withLateB(100);
+      await fill(a, 'product', ['Product:7']);
+      await b.get('product');
+      expect(b.get('product')).not.toBeInstanceOf(Promise);
+      pause();
+      await localTier(b, false);
+      expect(b.get('product')).toBeInstanceOf(Promise);
+      resume();
+      await localTier(b, true);
+      expect(b.stats().entries).toBe(0);
+    });
+
     it('B, once a reply from Redis shows an eviction it has not applied yet, stops reading its own tier until it has', async () => {
       const { a, b, pause, resume } = await withLateB(5_000);
       await fill(a, 'product', ['Product:7']);

@@ -315,17 +315,35 @@ function wrapResolver(
   }
 
   /**
-   * A computed value's policy: the field's, narrowed by a hint its resolver set. A value the
-   * resolver made PRIVATE is not stored under a key without a session, nor one it gave maxAge 0.
+   * A computed value's policy: the field's, narrowed by a hint its resolver set and by what is
+   * left of the cached function values it returned (a field value built from a row cached a
+   * minute ago lives no longer than that row would). A value the resolver made PRIVATE is not
+   * stored under a key without a session, nor one left with no life.
    */
-  function cachedValuePolicy(control: FieldCacheControl): ValuePolicy | null {
+  function cachedValuePolicy(control: FieldCacheControl, value: unknown): ValuePolicy | null {
     const dynamic = control.policy;
-    if (dynamic === undefined) return cachedPolicy!;
-    if (dynamic.scope === 'PRIVATE' && !privateField) return null;
-    if (dynamic.maxAge === 0) return null;
-    const maxAgeMs = dynamic.maxAge === undefined ? cachedPolicy!.maxAgeMs : Math.min(cachedPolicy!.maxAgeMs, dynamic.maxAge * 1000);
-    const swrMs = dynamic.swr === undefined ? cachedPolicy!.swrMs : Math.min(cachedPolicy!.swrMs, dynamic.swr * 1000);
-    return { ...cachedPolicy!, maxAgeMs, swrMs };
+    if (dynamic !== undefined && dynamic.scope === 'PRIVATE' && !privateField) return null;
+    let maxAgeMs = cachedPolicy!.maxAgeMs;
+    let swrMs = cachedPolicy!.swrMs;
+    if (dynamic?.maxAge !== undefined) maxAgeMs = Math.min(maxAgeMs, dynamic.maxAge * 1000);
+    if (dynamic?.swr !== undefined) swrMs = Math.min(swrMs, dynamic.swr * 1000);
+    const left = leastSecondsLeft(value);
+    if (left !== undefined) maxAgeMs = Math.min(maxAgeMs, left * 1000);
+    if (maxAgeMs <= 0) return null;
+    return maxAgeMs === cachedPolicy!.maxAgeMs && swrMs === cachedPolicy!.swrMs ? cachedPolicy! : { ...cachedPolicy!, maxAgeMs, swrMs };
+  }
+
+  /** The least life left of the cached function values a field returned: itself, or a list's elements (as `addReturned` reads them). */
+  function leastSecondsLeft(value: unknown): number | undefined {
+    if (value === null || typeof value !== 'object') return undefined;
+    let least = remainingSeconds(value);
+    if (Array.isArray(value)) {
+      for (const element of value) {
+        const left = leastSecondsLeft(element);
+        if (left !== undefined && (least === undefined || left < least)) least = left;
+      }
+    }
+    return least;
   }
 
   /** The tags of a cached field's value, by the rules of answers, and its parent's entity and type. */
@@ -398,7 +416,7 @@ function wrapResolver(
 
 /** How one cached field's values are kept and tagged. */
 interface CachedFieldRules {
-  policy(control: FieldCacheControl): ValuePolicy | null;
+  policy(control: FieldCacheControl, value: unknown): ValuePolicy | null;
   tags(source: unknown, value: unknown, context: unknown, info: GraphQLResolveInfo): MaybePromise<Set<string>>;
 }
 
@@ -417,8 +435,8 @@ class FieldValue implements ValueRequest<unknown> {
     private readonly context: unknown,
     private readonly info: GraphQLResolveInfo,
   ) {}
-  policy(): ValuePolicy | null {
-    return this.rules.policy(this.control);
+  policy(value: unknown): ValuePolicy | null {
+    return this.rules.policy(this.control, value);
   }
   tagsOf(value: unknown): MaybePromise<Set<string>> {
     return this.rules.tags(this.source, value, this.context, this.info);

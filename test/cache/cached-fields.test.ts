@@ -374,3 +374,39 @@ describe('cached fields: policies stay honest', () => {
     expect((await lib.request('{ c: counter { count } }')).cacheControl).toBe('max-age=1, public');
   });
 });
+
+describe('cached fields: built from cached function values', () => {
+  it('a field value lives no longer than what is left of the function value it returned', async () => {
+    const clock = createClock();
+    let shelfReads = 0;
+    let fieldRuns = 0;
+    let readShelf: () => Promise<{ id: string; title: string }[]> = async () => [];
+    const schema = createSchema({
+      typeDefs: [
+        cacheDirectivesTypeDefs,
+        /* GraphQL */ `
+          type Query { shelf: [Book!]! @cacheControl(maxAge: 100) @cacheResolver(maxAge: 100) }
+          type Book @cacheControl(maxAge: 300) { id: ID! title: String! }
+        `,
+      ],
+      resolvers: { Query: { shelf: () => (fieldRuns++, readShelf()) } },
+    });
+    const cache = createResponseCache({ schema, store: createMemoryStore({ now: clock.now }), now: clock.now });
+    readShelf = cache.cached(async () => (shelfReads++, [{ id: '1', title: 'Dune' }]), { name: 'shelf', maxAge: 60, type: 'Book' });
+    const yoga = createYoga({ schema, plugins: [useResponseCache(cache)], logging: false });
+    const request = async (query: string) => {
+      const response = await yoga.fetch('http://shelf.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      return response.headers.get('cache-control');
+    };
+
+    await readShelf(); // the function's value, cached at t=0 for 60 s
+    clock.advance(50_000);
+    // The field misses, and is computed from the function's value with 10 s left.
+    expect(await request('{ shelf { id } }')).toBe('max-age=10, public');
+    expect([fieldRuns, shelfReads]).toEqual([1, 1]);
+    clock.advance(11_000);
+    // Past the function value's life: the field value that held it is gone too, and both are read again.
+    expect(await request('{ again: shelf { title } }')).toBe('max-age=60, public');
+    expect([fieldRuns, shelfReads]).toEqual([2, 2]);
+  });
+});
